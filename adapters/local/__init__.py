@@ -1,0 +1,1 @@
+"""Local backend: DuckDB warehouse and feature store, MLflow tracker and registry."""

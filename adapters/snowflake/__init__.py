@@ -1,0 +1,1 @@
+"""Snowflake backend: snowflake-ml-python FeatureStore, ExperimentTracking and Registry."""

@@ -1,0 +1,1 @@
+"""The churn lab (shared/LAB.md), installed as ``mlops_kit.examples``."""

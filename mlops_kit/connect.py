@@ -1,0 +1,68 @@
+"""``connect()``: the one place that picks a backend and wires its warehouse, feature store,
+tracker and registry together. Adapters are imported only here, and only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from mlops_kit.errors import BackendUnavailableError, InvalidInputError
+from mlops_kit.feature_store import FeatureStore
+from mlops_kit.registry import Registry
+from mlops_kit.tracker import Tracker
+from mlops_kit.warehouse import Warehouse
+
+#: backend name -> (module, factory function, the pip command that installs what it needs)
+BACKENDS: dict[str, tuple[str, str, str]] = {
+    "local": ("mlops_kit.adapters.local", "connect_local", "pip install 'mlops-kit[local]'"),
+    "snowflake": ("mlops_kit.adapters.snowflake", "connect_snowflake", "pip install 'mlops-kit[snowflake]'"),
+}
+
+
+@dataclass
+class Backend:
+    """Everything one backend offers; ``raw`` holds the adapter's own handles (session, client)."""
+
+    name: str
+    warehouse: Warehouse
+    feature_store: FeatureStore
+    tracker: Tracker
+    registry: Registry
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    def close(self) -> None:
+        closer = self.raw.get("close")
+        if callable(closer):
+            closer()
+
+    def __enter__(self) -> Backend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def connect(backend: str = "local", **options: Any) -> Backend:
+    """Connect to ``backend`` ("local" or "snowflake").
+
+    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``.
+    Snowflake options: ``connection_name``, ``database``, ``warehouse``, ``role``, ``session``.
+
+    Raises:
+        InvalidInputError: an unknown backend; the message lists the valid ones.
+        BackendUnavailableError: the backend's packages are not installed; the message says which
+            ``pip install`` fixes it.
+    """
+    key = backend.lower() if isinstance(backend, str) else backend
+    if key not in BACKENDS:
+        raise InvalidInputError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
+    module_name, factory_name, install = BACKENDS[key]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"the {key} backend needs packages that are not installed ({exc.name or exc}): run {install}"
+        ) from exc
+    return getattr(module, factory_name)(**options)

@@ -1,0 +1,31 @@
+"""Every error mlops_kit raises on purpose, in one place.
+
+Adapters translate driver errors (duckdb, mlflow, snowflake) into these at their boundary with
+``raise ... from exc`` so a caller can handle one family of exceptions whatever the backend.
+"""
+
+from __future__ import annotations
+
+
+class MlopsKitError(Exception):
+    """Root of every error mlops_kit raises on purpose."""
+
+
+class NotFoundError(MlopsKitError, LookupError):
+    """A named object (table, entity, feature view, run, model, version) does not exist."""
+
+
+class AlreadyExistsError(MlopsKitError):
+    """An object with that name exists and differs from what was asked for."""
+
+
+class InvalidInputError(MlopsKitError, ValueError):
+    """Input that cannot be accepted: a bad name, a malformed file, a wrong column."""
+
+
+class BackendUnavailableError(MlopsKitError):
+    """A backend cannot be used: its extra is not installed or it cannot be reached."""
+
+
+class RunFailedError(MlopsKitError):
+    """A step of a workflow failed; the stores were left as they were or marked failed."""

@@ -1,1 +1,2 @@
-def main(): print("todo")
+def main():
+    print("todo")

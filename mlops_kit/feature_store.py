@@ -111,7 +111,8 @@ class FeatureStore(abc.ABC):
     ) -> TrainingSet:
         """Join feature view versions onto the rows of ``spine_query``.
 
-        Each spine row keeps its place; feature columns are joined on the entities' join keys.
+        The result has one row per spine row (in no particular order); feature columns are
+        joined on the entities' join keys.
         When ``spine_timestamp_col`` is given and a feature view has a timestamp column, a spine
         row takes the latest feature row whose timestamp is <= the spine's (point-in-time
         correct); otherwise the plain join. Spine rows without features get nulls.

@@ -138,8 +138,7 @@ class Registry(abc.ABC):
         import pandas as pd
 
         rows = [
-            {"version": mv.version, "is_default": mv.is_default, **mv.metrics}
-            for mv in self.list_versions(model_name)
+            {"version": mv.version, "is_default": mv.is_default, **mv.metrics} for mv in self.list_versions(model_name)
         ]
         return pd.DataFrame(rows)
 

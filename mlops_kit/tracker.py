@@ -111,9 +111,7 @@ class Tracker(abc.ABC):
         """Artifacts of a run (under ``path`` when given), sorted by path. Raises NotFoundError."""
 
     @abc.abstractmethod
-    def download_artifacts(
-        self, run_name: str, path: str, dst: str | Path, experiment: str | None = None
-    ) -> Path:
+    def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:
         """Copy an artifact (file or folder) of a run to ``dst``; returns the local path.
 
         Raises:
@@ -158,9 +156,7 @@ class Tracker(abc.ABC):
         """
         run_name = names.identifier(name, "run name")
         if self._active is not None:
-            raise InvalidInputError(
-                f"run {self._active.name} is still active: end it before starting {run_name}"
-            )
+            raise InvalidInputError(f"run {self._active.name} is still active: end it before starting {run_name}")
         experiment = self.experiment
         try:
             self.get_run(run_name, experiment)

@@ -42,9 +42,6 @@ class LocalTracker(Tracker):
             location = (self.paths.artifact_root / name).as_uri() if self.paths.owns_mlflow_store else None
             experiment_id = self.client.create_experiment(name, artifact_location=location)
             return Experiment(name, experiment_id)
-        if found.lifecycle_stage == "deleted":
-            # MLflow keeps deleted experiments by name; bring it back (its old runs stay deleted).
-            self.client.restore_experiment(found.experiment_id)
         return Experiment(name, found.experiment_id)
 
     def _begin_run(self, experiment: str, name: str) -> RunRef:
@@ -150,6 +147,8 @@ class LocalTracker(Tracker):
         experiment_id = self._experiment_id(canonical)
         for run in self.client.search_runs([experiment_id]):
             self.client.delete_run(run.info.run_id)
+        # MLflow keeps a deleted experiment's name taken; rename it first so the name is free again.
+        self.client.rename_experiment(experiment_id, f"{canonical}__DELETED_{experiment_id}")
         self.client.delete_experiment(experiment_id)
         if self._experiment == canonical:
             self._experiment = None

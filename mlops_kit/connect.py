@@ -4,7 +4,10 @@ tracker and registry together. Adapters are imported only here, and only when as
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +34,15 @@ class Backend:
     tracker: Tracker
     registry: Registry
     raw: dict[str, Any] = field(default_factory=dict)
+    #: Where a person looks at what the backend holds (file paths, URIs, Snowsight pages), for summaries.
+    locations: dict[str, str] = field(default_factory=dict)
+    #: Makes an inter-process lock by name, where the backend needs one (local files); None: no locking.
+    lock_factory: Callable[[str], AbstractContextManager[Any]] | None = None
+
+    def exclusive(self, name: str) -> AbstractContextManager[Any]:
+        """A lock held by one process at a time (e.g. one lab run per local home); a no-op where
+        the backend needs none."""
+        return self.lock_factory(name) if self.lock_factory else contextlib.nullcontext()
 
     def close(self) -> None:
         closer = self.raw.get("close")

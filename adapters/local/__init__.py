@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from filelock import FileLock
 from mlops_kit.adapters.local.feature_store import LocalFeatureStore
 from mlops_kit.adapters.local.home import LocalPaths, resolve_home
 from mlops_kit.adapters.local.registry import LocalRegistry
@@ -35,4 +36,11 @@ def connect_local(
         tracker=LocalTracker(client, paths),
         registry=registry,
         raw={"paths": paths, "client": client},
+        locations={
+            "DuckDB database": str(paths.duckdb_file),
+            "MLflow tracking store": paths.tracking_uri,
+            "MLflow artifacts": str(paths.artifact_root),
+            "MLflow UI": "mlops-kit ui  (then open http://127.0.0.1:5000)",
+        },
+        lock_factory=lambda name: FileLock(str(paths.home / f"{name}.lock")),
     )

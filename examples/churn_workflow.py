@@ -704,7 +704,7 @@ def summary(lab: Lab, seconds: float) -> None:
 
 def cleanup(backend: Backend) -> list[str]:
     """Remove everything the lab created (tables, feature store objects, experiment, model), and
-    nothing else: schemas are dropped only when nothing else is left in them."""
+    nothing else. The schemas stay: other work may live in them, and they are empty of the lab."""
     from mlops_kit.errors import NotFoundError
 
     removed: list[str] = []

@@ -1,0 +1,211 @@
+"""The churn lab end to end on the local backend, on a small generated data set.
+
+The lab runs once per module (about 20 s); the tests then check what it left in the stores against
+an independent pandas computation from the same CSV files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlops_kit
+from mlops_kit.examples import churn_sql, churn_workflow
+from mlops_kit.examples.churn_workflow import EXPERIMENT, FEATURE_VIEW, MODEL, Options
+
+CUSTOMERS = 400
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[mlops_kit.Backend, Path]:
+    home, out = tmp_path_factory.mktemp("lab_home"), tmp_path_factory.mktemp("lab_out")
+    backend = mlops_kit.connect("local", home=home)
+    churn_workflow.run(backend, Options(customers=CUSTOMERS, seed=7, out_dir=out))
+    return backend, out
+
+
+def _csv(out: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    customers = pd.read_csv(out / "data" / "CUSTOMERS.csv")
+    orders = pd.read_csv(out / "data" / "ORDERS.csv", parse_dates=["ORDER_DATE"])
+    return customers, orders
+
+
+def _expected_labels(orders: pd.DataFrame) -> pd.Series:
+    h1 = orders[(orders.ORDER_DATE >= "2024-01-01") & (orders.ORDER_DATE <= "2024-06-30")]
+    h2_customers = set(orders[orders.ORDER_DATE >= "2024-07-01"].CUSTOMER_ID)
+    active = sorted(set(h1.CUSTOMER_ID))
+    return pd.Series([0 if c in h2_customers else 1 for c in active], index=active, name="IS_CHURNED")
+
+
+def _expected_features(customers: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
+    past = orders[orders.ORDER_DATE <= "2024-06-30"]
+    grouped = past.groupby("CUSTOMER_ID")
+    h1 = past[past.ORDER_DATE >= "2024-01-01"].groupby("CUSTOMER_ID")
+    frame = pd.DataFrame(
+        {
+            "DAYS_SINCE_LAST_ORDER": (pd.Timestamp("2024-06-30") - grouped.ORDER_DATE.max()).dt.days,
+            "TOTAL_ORDER_COUNT": grouped.size(),
+            "TOTAL_ORDER_AMOUNT": grouped.ORDER_AMOUNT.sum(),
+            "AVG_ORDER_AMOUNT": grouped.ORDER_AMOUNT.mean(),
+            "ORDER_COUNT_2024_H1": h1.size(),
+            "TOTAL_AMOUNT_2024_H1": h1.ORDER_AMOUNT.sum(),
+            "RETURN_RATE": grouped.STATUS.apply(lambda s: (s == "RETURNED").mean()),
+        }
+    )
+    return frame.reindex(sorted(customers.CUSTOMER_ID)).fillna(0)
+
+
+def test_every_table_of_the_lab_exists_with_its_columns(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    expected = {
+        "PREP_DATA.CUSTOMERS": ["CUSTOMER_ID", "SEGMENT", "REGISTRATION_DATE", "REGION"],
+        "PREP_DATA.ORDERS": ["ORDER_ID", "CUSTOMER_ID", "ORDER_DATE", "ORDER_AMOUNT", "STATUS"],
+        "PREP_DATA.CHURN_LABELS": ["CUSTOMER_ID", "IS_CHURNED"],
+        "FEATURE_STORE.TRAINING_DATASET_V1": ["CUSTOMER_ID", "IS_CHURNED", *churn_sql.FEATURES_V2],
+        "FEATURE_STORE.MODEL_PREDICTIONS_V1": ["CUSTOMER_ID", "IS_CHURNED", "PREDICTED_CHURN", "CHURN_PROBABILITY"],
+        "ANALYTICS.CHURN_RISK_CUSTOMERS": ["CUSTOMER_ID", "SEGMENT", "REGION", "CHURN_RISK"],
+    }
+    for table, columns in expected.items():
+        assert list(backend.warehouse.read_table(table).columns) == columns, table
+    results = backend.warehouse.read_table("FEATURE_STORE.EXPERIMENT_RESULTS")
+    assert sorted(results.RUN_NAME) == ["BASELINE", "CONSERVATIVE", "DEEPTREE"]
+    for column in ["F1_SCORE", "ROC_AUC", "OVERFIT_GAP_F1", "PARAMS", "CONFUSION_MATRIX", "FEATURE_IMPORTANCE",
+                   "DATASET_INFO", "CREATED_AT"]:  # fmt: skip
+        assert column in results.columns
+
+
+def test_labels_equal_an_independent_pandas_computation(lab) -> None:  # noqa: ANN001
+    backend, out = lab
+    _, orders = _csv(out)
+    got = backend.warehouse.read_table("PREP_DATA.CHURN_LABELS").set_index("CUSTOMER_ID")["IS_CHURNED"].sort_index()
+    expected = _expected_labels(orders)
+    assert got.index.tolist() == expected.index.tolist()
+    assert got.astype(int).tolist() == expected.tolist()
+    assert 0.15 < expected.mean() < 0.6  # a real churn signal, not all one class
+
+
+def test_feature_values_equal_an_independent_pandas_computation(lab) -> None:  # noqa: ANN001
+    backend, out = lab
+    customers, orders = _csv(out)
+    expected = _expected_features(customers, orders)
+    for version, columns in (("v1", churn_sql.FEATURES_V1), ("v2", churn_sql.FEATURES_V2)):
+        got = backend.feature_store.read_feature_view(FEATURE_VIEW, version).set_index("CUSTOMER_ID").sort_index()
+        assert list(got.columns) == list(columns)
+        np.testing.assert_allclose(got.to_numpy(dtype=float), expected[list(columns)].to_numpy(dtype=float), rtol=1e-9)
+
+
+def test_feature_store_holds_entity_and_both_versions(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    fs = backend.feature_store
+    assert fs.get_entity("CUSTOMER").join_keys == ("CUSTOMER_ID",)
+    views = fs.list_feature_views(FEATURE_VIEW)
+    assert [(v.version, len(v.feature_columns)) for v in views] == [("v1", 5), ("v2", 7)]
+    assert all(v.description for v in views)
+    ts = fs.get_training_set("FEATURE_STORE.TRAINING_DATASET_V1")
+    assert ts.feature_views == (mlops_kit.FeatureViewRef(FEATURE_VIEW, "v2"),)
+    assert ts.label_cols == ("IS_CHURNED",)
+
+
+def test_three_named_runs_with_metrics_artifacts_and_inputs(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    tracker = backend.tracker
+    runs = {r.name: r for r in tracker.list_runs(EXPERIMENT)}
+    assert set(runs) == {"BASELINE", "DEEPTREE", "CONSERVATIVE"}
+    for name, params in churn_workflow.RUNS.items():
+        run = runs[name]
+        assert run.status is mlops_kit.RunStatus.FINISHED
+        for key, value in params.items():
+            assert float(run.params[key]) == float(value)
+        for metric in ["accuracy", "precision", "recall", "f1_score", "roc_auc", "train_accuracy", "train_f1_score",
+                       "overfit_gap_f1", "training_time"]:  # fmt: skip
+            assert metric in run.metrics, (name, metric)
+        assert run.metrics["overfit_gap_f1"] == pytest.approx(run.metrics["train_f1_score"] - run.metrics["f1_score"])
+        assert {f"mean_abs_shap_{f}" for f in churn_sql.FEATURES_V2} <= set(run.metrics)
+        for key in ["train_size", "test_size", "feature_count", "train_churn_rate", "test_churn_rate"]:
+            assert key in run.params
+        assert mlops_kit.RunInput("feature_view", FEATURE_VIEW, "v2") in run.inputs
+        files = {a.path for a in tracker.list_artifacts(name, experiment=EXPERIMENT)}
+        assert {"plots/confusion_matrix.png", "plots/feature_importance.png", "plots/shap_summary.png",
+                "shap/shap_values.csv"} <= files  # fmt: skip
+
+
+def test_two_model_versions_with_metrics_comments_and_a_default(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    versions = {v.version: v for v in backend.registry.list_versions(MODEL)}
+    assert set(versions) == {"V1", "V2"}
+    assert sum(v.is_default for v in versions.values()) == 1
+    best = churn_workflow.best_run(churn_workflow.Lab(backend, Options()))
+    assert versions["V1"].run is not None and versions["V1"].run.run_id == best.run_id
+    assert best.name in versions["V1"].comment and EXPERIMENT in versions["V1"].comment
+    assert "v2" in versions["V2"].comment and "V1" in versions["V2"].comment
+    for version in versions.values():
+        assert {"accuracy", "f1_score", "roc_auc", "confusion_matrix"} <= set(version.metrics)
+
+
+def test_lineage_rows_point_to_the_right_run_and_feature_view(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    lineage = backend.warehouse.read_table("MODEL_REGISTRY.MODEL_LINEAGE").set_index("MODEL_VERSION")
+    best = churn_workflow.best_run(churn_workflow.Lab(backend, Options()))
+    assert lineage.loc["V1", "RUN_ID"] == best.run_id
+    assert lineage.loc["V1", "RUN_NAME"] == best.name
+    assert lineage.loc["V1", "EXPERIMENT_NAME"] == EXPERIMENT
+    assert (lineage["FEATURE_VIEW_NAME"] == FEATURE_VIEW).all()
+    assert (lineage["FEATURE_VIEW_VERSION"] == "v2").all()
+    assert (lineage["TRAINING_DATASET"] == "FEATURE_STORE.TRAINING_DATASET_V1").all()
+    assert lineage.loc["V1", "F1_SCORE"] == pytest.approx(best.metrics["f1_score"])
+
+
+def test_the_sql_call_and_the_registry_agree(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    data = backend.warehouse.read_table("FEATURE_STORE.TRAINING_DATASET_V1").sort_values("CUSTOMER_ID")
+    features = ", ".join(churn_sql.FEATURES_V2)
+    via_sql = backend.warehouse.query(
+        f"SELECT CUSTOMER_ID, MLOPS_HOL_DB.MODEL_REGISTRY.{MODEL}!PREDICT_PROBA({features})['output_feature_1'] AS P "
+        "FROM FEATURE_STORE.TRAINING_DATASET_V1 ORDER BY CUSTOMER_ID"
+    )
+    via_registry = backend.registry.predict(
+        MODEL, data[list(churn_sql.FEATURES_V2)].astype(float), function="predict_proba"
+    )
+    np.testing.assert_allclose(via_sql["P"].to_numpy(), via_registry["output_feature_1"].to_numpy(), rtol=1e-6)
+
+
+def test_churn_risk_customers_are_the_predicted_churners(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    risk = backend.warehouse.read_table("ANALYTICS.CHURN_RISK_CUSTOMERS")
+    assert len(risk) > 0
+    assert risk["CHURN_RISK"].between(0.5, 1.0).all()
+    customers = backend.warehouse.read_table("PREP_DATA.CUSTOMERS").set_index("CUSTOMER_ID")
+    assert (customers.loc[risk.CUSTOMER_ID, "SEGMENT"].to_numpy() == risk.SEGMENT.to_numpy()).all()
+
+
+def _inventory(backend: mlops_kit.Backend) -> dict[str, object]:
+    return {
+        "tables": {s: sorted(backend.warehouse.list_tables(s)) for s in churn_workflow.SCHEMAS},
+        "views": [(v.name, v.version) for v in backend.feature_store.list_feature_views()],
+        "entities": [e.name for e in backend.feature_store.list_entities()],
+        "runs": sorted(r.name for r in backend.tracker.list_runs(EXPERIMENT)),
+        "versions": [v.version for v in backend.registry.list_versions(MODEL)],
+    }
+
+
+def test_rerun_then_cleanup(lab) -> None:  # noqa: ANN001
+    backend, out = lab
+    before = _inventory(backend)
+    churn_workflow.run(backend, Options(customers=CUSTOMERS, seed=7, out_dir=out, from_step=2))
+    assert _inventory(backend) == before  # the same objects, no duplicates
+
+    other = "PREP_DATA.NOT_THE_LABS"
+    backend.warehouse.write_table(other, pd.DataFrame({"A": [1]}))
+    removed = churn_workflow.cleanup(backend)
+    assert f"model {MODEL}" in removed and f"experiment {EXPERIMENT}" in removed
+    assert backend.warehouse.list_tables("PREP_DATA") == ["NOT_THE_LABS"]  # nothing else was touched
+    for schema in ("FEATURE_STORE", "MODEL_REGISTRY", "ANALYTICS"):
+        assert [t for t in backend.warehouse.list_tables(schema) if not t.startswith("MLOPS_KIT_")] == []
+    assert backend.feature_store.list_feature_views() == []
+    assert backend.feature_store.list_entities() == []
+    assert all(m.name != MODEL for m in backend.registry.list_models())
+    assert all(e.name != EXPERIMENT for e in backend.tracker.list_experiments())
+    assert churn_workflow.cleanup(backend) == []  # a second cleanup finds nothing

@@ -137,8 +137,9 @@ def show(title: str, df: pd.DataFrame) -> None:
 
 
 def step0_setup(lab: Lab) -> None:
-    from mlops_kit.csv_loading import read_csv_checked
     from mlops_kit.examples import churn_data
+
+    from mlops_kit.csv_loading import read_csv_checked
 
     wh = lab.backend.warehouse
     wh.create_schemas(SCHEMAS)

@@ -29,9 +29,10 @@ def open_client(paths: LocalPaths) -> MlflowClient:
     paths.artifact_root.mkdir(parents=True, exist_ok=True)
     mlflow.set_tracking_uri(paths.tracking_uri)
     mlflow.set_registry_uri(paths.registry_uri)
-    client = MlflowClient(tracking_uri=paths.tracking_uri, registry_uri=paths.registry_uri)
     with FileLock(str(paths.mlflow_lock), timeout=600):
-        # The first calls create the tables (migrations) of both stores.
+        # Creating the client opens the tracking store, which runs its migrations on a fresh
+        # database; the first calls create the tables of both stores. All of it under the lock.
+        client = MlflowClient(tracking_uri=paths.tracking_uri, registry_uri=paths.registry_uri)
         client.search_experiments(max_results=1)
         client.search_registered_models(max_results=1)
     _clients[key] = client

@@ -1,0 +1,55 @@
+"""A short end-to-end pass on a real Snowflake account; skipped (with how to enable it) otherwise.
+
+Uses its own database (``$MLOPS_KIT_TEST_DATABASE``, default ``MLOPS_KIT_TEST_DB``) and drops what
+it creates. The backend-parametrized conformance suite in tests/conformance covers the rest.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pandas as pd
+import pytest
+from mlops_kit.adapters.snowflake import connect_snowflake
+from mlops_kit.adapters.snowflake.session import live_connection_configured
+
+from mlops_kit.connect import Backend
+
+CONFIGURED, REASON = live_connection_configured()
+pytestmark = [pytest.mark.snowflake_live, pytest.mark.skipif(not CONFIGURED, reason=REASON)]
+
+
+@pytest.fixture(scope="module")
+def backend() -> Iterator[Backend]:
+    connected = connect_snowflake(database=os.environ.get("MLOPS_KIT_TEST_DATABASE", "MLOPS_KIT_TEST_DB"))
+    connected.warehouse.create_schemas(["PREP_DATA"])
+    yield connected
+    connected.warehouse.drop_schema("PREP_DATA")
+    connected.close()
+
+
+def test_tables_features_and_training_set(backend: Backend) -> None:
+    wh, fs = backend.warehouse, backend.feature_store
+    df = pd.DataFrame({"customer_id": ["C1", "C2"], "orders": [3, 0], "is_churned": [0, 1]})
+    assert wh.write_table("PREP_DATA.LIVE_T", df) == 2
+    assert wh.query("SELECT COUNT(*) AS N FROM PREP_DATA.LIVE_T")["N"].tolist() == [2]
+    fs.register_entity("LIVE_CUSTOMER", ["CUSTOMER_ID"], "live test")
+    view = fs.register_feature_view(
+        "LIVE_FEATURES", "v1", ["LIVE_CUSTOMER"], f"SELECT CUSTOMER_ID, ORDERS FROM {wh.database}.PREP_DATA.LIVE_T"
+    )
+    try:
+        assert view.object_name.endswith('."LIVE_FEATURES$v1"')
+        assert view.feature_columns == ("ORDERS",)
+        ts = fs.generate_training_set(
+            f"SELECT CUSTOMER_ID, IS_CHURNED FROM {wh.database}.PREP_DATA.LIVE_T",
+            [view],
+            label_cols=["IS_CHURNED"],
+            save_as="LIVE_TRAINING_SET",
+        )
+        assert ts.row_count == 2
+        assert fs.get_training_set("LIVE_TRAINING_SET").feature_views == (view.ref,)
+        fs.delete_training_set("LIVE_TRAINING_SET")
+    finally:
+        fs.delete_feature_view("LIVE_FEATURES", "v1")
+        fs.delete_entity("LIVE_CUSTOMER")

@@ -1,0 +1,60 @@
+"""How the adapter finds a Snowflake connection: the connector's own config, nothing new."""
+
+from __future__ import annotations
+
+from typing import Any
+from unittest import mock
+
+import pytest
+from mlops_kit.adapters.snowflake import session as sf_session
+
+from mlops_kit.errors import BackendUnavailableError
+
+# The connector reads SNOWFLAKE_CONNECTIONS (TOML) as it reads connections.toml.
+CONNECTIONS = '[lab]\naccount = "acme"\nuser = "me"\npassword = "s3cret-value"\n'
+
+
+@pytest.fixture
+def lab_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNOWFLAKE_CONNECTIONS", CONNECTIONS)
+    monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "lab")
+
+
+def test_configured_default_connection(lab_connection: None) -> None:
+    ok, reason = sf_session.live_connection_configured()
+    assert ok and "'lab'" in reason
+    assert "s3cret" not in reason
+
+
+def test_unconfigured_connection_says_how_to_configure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNOWFLAKE_CONNECTIONS", CONNECTIONS)
+    monkeypatch.setenv("SNOWFLAKE_DEFAULT_CONNECTION_NAME", "missing")
+    ok, reason = sf_session.live_connection_configured()
+    assert not ok
+    assert "connections.toml" in reason and "SNOWFLAKE_DEFAULT_CONNECTION_NAME" in reason
+    assert "known connections: lab" in reason and "s3cret" not in reason
+
+
+def test_create_session_names_the_connection_and_overrides(lab_connection: None) -> None:
+    builder = mock.MagicMock(name="builder")
+    with mock.patch("snowflake.snowpark.Session.builder", builder):
+        session = sf_session.create_session(warehouse="LAB_WH", role="LAB_ROLE")
+    builder.configs.assert_called_once_with({"connection_name": "lab", "warehouse": "LAB_WH", "role": "LAB_ROLE"})
+    assert session is builder.configs.return_value.create.return_value
+
+
+def test_create_session_fails_typed_without_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNOWFLAKE_CONNECTIONS", CONNECTIONS)
+    with pytest.raises(BackendUnavailableError, match="connections.toml"):
+        sf_session.create_session(connection_name="nope")
+
+
+def test_login_failure_is_backend_unavailable(lab_connection: None) -> None:
+    def refuse(*_args: Any) -> Any:
+        raise RuntimeError("250001: Could not connect to Snowflake backend")
+
+    builder = mock.MagicMock(name="builder")
+    builder.configs.return_value.create.side_effect = refuse
+    with mock.patch("snowflake.snowpark.Session.builder", builder), pytest.raises(BackendUnavailableError) as err:
+        sf_session.create_session()
+    assert "'lab'" in str(err.value)

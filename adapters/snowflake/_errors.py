@@ -28,7 +28,7 @@ SNOWFLAKE_ERRORS: tuple[type[Exception], ...] = (
 )
 
 _NOT_FOUND = re.compile(
-    r"does not exist|not exist|not found|unable to find|cannot be found|has not been registered|no such",
+    r"does not exist|not exist|not found|unable to find|failed to find|cannot be found|has not been registered|no such",
     re.IGNORECASE,
 )
 _EXISTS = re.compile(r"already exists", re.IGNORECASE)

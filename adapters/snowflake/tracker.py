@@ -204,8 +204,18 @@ class SnowflakeTracker(Tracker):
         self._use(run.experiment)
         with translated(f"artifacts of run {run.name}"):
             infos = self.tracking.list_artifacts(run.name, artifact_path=path)
-        # Snowflake lists files only; folders are implied by their paths.
-        return sorted((Artifact(str(i.name), False, int(i.size)) for i in infos), key=lambda a: a.path)
+        # Snowflake lists every file below the path; show one level, folders as is_dir, as MLflow does.
+        prefix = f"{path.strip('/')}/" if path and path.strip("/") else ""
+        found: dict[str, Artifact] = {}
+        for info in infos:
+            name = str(info.name)
+            rest = name[len(prefix) :] if name.startswith(prefix) else name
+            if "/" in rest:
+                folder = prefix + rest.split("/", 1)[0]
+                found[folder] = Artifact(folder, True)
+            else:
+                found[name] = Artifact(name, False, int(info.size))
+        return sorted(found.values(), key=lambda a: a.path)
 
     def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:
         artifacts = self.list_artifacts(run_name, path, experiment)

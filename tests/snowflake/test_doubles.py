@@ -185,9 +185,8 @@ def test_list_get_delete_entity(store: SnowflakeFeatureStore, sf_store: Any) -> 
     assert [e.name for e in store.list_entities()] == ["CUSTOMER"]
     store.delete_entity("customer")
     sf_store.delete_entity.assert_called_once_with("CUSTOMER")
-    sf_store.delete_entity.side_effect = not_found("Cannot delete Entity CUSTOMER due to active FeatureViews")
     sf_store.delete_entity.side_effect = SnowflakeMLException(
-        error_code="2400", original_exception=ValueError("Cannot delete Entity CUSTOMER: used by CUSTOMER_FEATURES")
+        error_code="2400", original_exception=ValueError("Cannot delete Entity CUSTOMER due to active FeatureViews: [F].")
     )
     with pytest.raises(InvalidInputError):
         store.delete_entity("CUSTOMER")
@@ -201,7 +200,7 @@ def test_register_feature_view_builds_a_snowflake_feature_view(
 ) -> None:
     entity = SfEntity("CUSTOMER", ["CUSTOMER_ID"], desc="A customer")
     sf_store.get_entity.return_value = entity
-    sf_store.get_feature_view.side_effect = not_found("FeatureView CUSTOMER_FEATURES/v1 not found")
+    sf_store.get_feature_view.side_effect = not_found("Failed to find FeatureView CUSTOMER_FEATURES/v1: []")
     feature_df = frame(columns=["CUSTOMER_ID", "TOTAL_ORDER_COUNT", "RETURN_RATE"])
     router.on("PREP_DATA.F", lambda _s, _p: feature_df)
     sf_store.register_feature_view.return_value = sf_view()
@@ -263,7 +262,7 @@ def test_list_read_delete_feature_views(store: SnowflakeFeatureStore, sf_store: 
     sf_store.read_feature_view.assert_called_once_with(views["v2"], as_pandas=True)
     store.delete_feature_view("CUSTOMER_FEATURES", "v1")
     sf_store.delete_feature_view.assert_called_once_with(views["v1"])
-    sf_store.get_feature_view.side_effect = not_found("FeatureView CUSTOMER_FEATURES/v9 not found")
+    sf_store.get_feature_view.side_effect = not_found("Failed to find FeatureView CUSTOMER_FEATURES/v9: []")
     with pytest.raises(NotFoundError):
         store.delete_feature_view("CUSTOMER_FEATURES", "v9")
 
@@ -445,8 +444,11 @@ def test_experiments_artifacts_and_deletes(
         ArtifactInfo(name="plots/cm.png", size=3, md5="x", last_modified="now"),
         ArtifactInfo(name="shap.csv", size=9, md5="y", last_modified="now"),
     ]
-    assert [(a.path, a.size) for a in tracker.list_artifacts("baseline")] == [("plots/cm.png", 3), ("shap.csv", 9)]
+    assert [(a.path, a.is_dir) for a in tracker.list_artifacts("baseline")] == [("plots", True), ("shap.csv", False)]
     tracking.list_artifacts.assert_called_with("BASELINE", artifact_path=None)
+    tracking.list_artifacts.return_value = tracking.list_artifacts.return_value[:1]
+    assert [(a.path, a.size) for a in tracker.list_artifacts("baseline", "plots")] == [("plots/cm.png", 3)]
+    tracking.list_artifacts.assert_called_with("BASELINE", artifact_path="plots")
     tracking.list_artifacts.return_value = [ArtifactInfo(name="shap.csv", size=9, md5="y", last_modified="now")]
     assert tracker.download_artifacts("baseline", "shap.csv", tmp_path) == tmp_path / "shap.csv"
     tracking.download_artifacts.assert_called_once_with("BASELINE", artifact_path="shap.csv", target_path=str(tmp_path))

@@ -127,7 +127,7 @@ class SnowflakeTracker(Tracker):
         ref = self._require_active()
         path = Path(local_path)
         if not path.exists():
-            raise InvalidInputError(f"artifact {path} does not exist")
+            raise InvalidInputError(f"cannot log artifact: no such file {path}")
         self._use(ref.experiment)
         with translated(f"could not log artifact {path.name}", default=InvalidInputError):
             self.tracking.log_artifact(str(path), artifact_path)
@@ -204,17 +204,20 @@ class SnowflakeTracker(Tracker):
         self._use(run.experiment)
         with translated(f"artifacts of run {run.name}"):
             infos = self.tracking.list_artifacts(run.name, artifact_path=path)
-        # Snowflake lists every file below the path; show one level, folders as is_dir, as MLflow does.
-        prefix = f"{path.strip('/')}/" if path and path.strip("/") else ""
+        # Snowflake lists files only: add the folders on their paths (below ``path``), as the local
+        # backend lists them.
+        base = path.strip("/") if path else ""
         found: dict[str, Artifact] = {}
         for info in infos:
             name = str(info.name)
-            rest = name[len(prefix) :] if name.startswith(prefix) else name
-            if "/" in rest:
-                folder = prefix + rest.split("/", 1)[0]
-                found[folder] = Artifact(folder, True)
-            else:
-                found[name] = Artifact(name, False, int(info.size))
+            if base and name != base and not name.startswith(f"{base}/"):
+                continue
+            found[name] = Artifact(name, False, int(info.size))
+            parts = name.split("/")[:-1]
+            for depth in range(1, len(parts) + 1):
+                folder = "/".join(parts[:depth])
+                if not base or folder.startswith(f"{base}/"):
+                    found[folder] = Artifact(folder, True)
         return sorted(found.values(), key=lambda a: a.path)
 
     def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:

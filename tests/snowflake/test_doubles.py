@@ -444,11 +444,16 @@ def test_experiments_artifacts_and_deletes(
         ArtifactInfo(name="plots/cm.png", size=3, md5="x", last_modified="now"),
         ArtifactInfo(name="shap.csv", size=9, md5="y", last_modified="now"),
     ]
-    assert [(a.path, a.is_dir) for a in tracker.list_artifacts("baseline")] == [("plots", True), ("shap.csv", False)]
+    assert [(a.path, a.is_dir) for a in tracker.list_artifacts("baseline")] == [
+        ("plots", True),
+        ("plots/cm.png", False),
+        ("shap.csv", False),
+    ]
     tracking.list_artifacts.assert_called_with("BASELINE", artifact_path=None)
     tracking.list_artifacts.return_value = tracking.list_artifacts.return_value[:1]
     assert [(a.path, a.size) for a in tracker.list_artifacts("baseline", "plots")] == [("plots/cm.png", 3)]
     tracking.list_artifacts.assert_called_with("BASELINE", artifact_path="plots")
+    assert [a.path for a in tracker.list_artifacts("baseline", "plots/cm.png")] == ["plots/cm.png"]
     tracking.list_artifacts.return_value = [ArtifactInfo(name="shap.csv", size=9, md5="y", last_modified="now")]
     assert tracker.download_artifacts("baseline", "shap.csv", tmp_path) == tmp_path / "shap.csv"
     tracking.download_artifacts.assert_called_once_with("BASELINE", artifact_path="shap.csv", target_path=str(tmp_path))

@@ -107,7 +107,8 @@ class SnowflakeFeatureStore(FeatureStore):
     def delete_entity(self, name: str) -> None:
         entity_name = self.get_entity(name).name
         # Snowflake refuses while feature views use the entity: that is the caller's input.
-        with translated(f"could not delete entity {entity_name}", default=InvalidInputError):
+        what = f"cannot delete entity {entity_name} (an entity used by feature views cannot be deleted)"
+        with translated(what, default=InvalidInputError):
             self.store.delete_entity(entity_name)
 
     # Feature views
@@ -136,14 +137,14 @@ class SnowflakeFeatureStore(FeatureStore):
                 existing.entities == entity_names
                 and existing.timestamp_col == ts_col
                 and existing.description == description
-                and _same_sql(existing.query, query)
+                and self._same_query(existing.query, query)
             )
             if same:
                 return existing
             if not overwrite:
                 raise AlreadyExistsError(
-                    f"feature view {view_name} version {view_version} exists with another definition: "
-                    "register a new version, or pass overwrite=True"
+                    f"feature view {view_name} version {view_version} exists with another definition and "
+                    "versions are immutable: register a new version, or pass overwrite=True"
                 )
         sf_entities = [self._sf_entity(e) for e in entity_names]
         with translated(f"query of feature view {view_name}/{view_version} fails", default=InvalidInputError):
@@ -159,8 +160,17 @@ class SnowflakeFeatureStore(FeatureStore):
             name=view_name, entities=sf_entities, feature_df=feature_df, timestamp_col=ts_col, desc=description
         )
         with translated(f"could not register feature view {view_name}/{view_version}"):
-            registered = self.store.register_feature_view(draft, view_version, overwrite=overwrite)
-        return self._to_core(registered)
+            self.store.register_feature_view(draft, view_version, overwrite=overwrite)
+        # Read it back so a registered view and a fetched one are built from the same metadata.
+        return self.get_feature_view(view_name, view_version)
+
+    def _same_query(self, stored: str, query: str) -> bool:
+        """Whether ``stored`` (as Snowflake keeps it) is ``query``, as given or as Snowpark renders it."""
+        if _same_sql(stored, query):
+            return True
+        with translated("query fails", default=InvalidInputError):
+            rendered = self.session.sql(query).queries["queries"]
+        return bool(rendered) and _same_sql(stored, str(rendered[-1]))
 
     def _sf_entity(self, name: str) -> SfEntity:
         with translated(f"entity {name}"):

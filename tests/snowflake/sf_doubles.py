@@ -47,8 +47,13 @@ class SqlRouter:
         self.calls.append((query, params))
         for pattern, answer in self.routes:
             if pattern.search(query):
-                return answer(query, params)
-        return frame([])
+                result = answer(query, params)
+                break
+        else:
+            result = frame([])
+        if isinstance(result, DataFrame):
+            result.queries = {"queries": [query], "post_actions": []}  # as Snowpark renders session.sql
+        return result
 
     def matching(self, pattern: str) -> list[tuple[str, Any]]:
         return [call for call in self.calls if re.search(pattern, call[0], re.IGNORECASE | re.DOTALL)]

@@ -200,10 +200,11 @@ def test_register_feature_view_builds_a_snowflake_feature_view(
 ) -> None:
     entity = SfEntity("CUSTOMER", ["CUSTOMER_ID"], desc="A customer")
     sf_store.get_entity.return_value = entity
-    sf_store.get_feature_view.side_effect = not_found("Failed to find FeatureView CUSTOMER_FEATURES/v1: []")
+    registered = sf_view()
+    sf_store.get_feature_view.side_effect = [not_found("Failed to find FeatureView CUSTOMER_FEATURES/v1: []"), registered]
     feature_df = frame(columns=["CUSTOMER_ID", "TOTAL_ORDER_COUNT", "RETURN_RATE"])
     router.on("PREP_DATA.F", lambda _s, _p: feature_df)
-    sf_store.register_feature_view.return_value = sf_view()
+    sf_store.register_feature_view.return_value = registered
     with mock.patch(f"{FS_MODULE}.SfFeatureView", autospec=True) as draft_cls:
         view = store.register_feature_view(
             "customer_features", "v1", ["customer"], FEATURE_SQL, description="Customer features"
@@ -217,6 +218,7 @@ def test_register_feature_view_builds_a_snowflake_feature_view(
     assert view.columns == ("CUSTOMER_ID", "TOTAL_ORDER_COUNT", "RETURN_RATE")
     assert view.feature_columns == ("TOTAL_ORDER_COUNT", "RETURN_RATE")
     assert view.entities == ("CUSTOMER",)
+    assert sf_store.get_feature_view.call_args_list == [mock.call("CUSTOMER_FEATURES", "v1")] * 2
 
 
 def test_register_feature_view_versions_are_immutable(store: SnowflakeFeatureStore, sf_store: Any, router: SqlRouter):

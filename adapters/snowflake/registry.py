@@ -101,7 +101,7 @@ class SnowflakeRegistry(Registry):
                 raise AlreadyExistsError(f"model {name} already has version {version_name}")
             was_default = existing[version_name].is_default
             self._drop_for_overwrite(name, version_name, others=len(existing) > 1)
-        with translated(f"could not log model {name} version {version_name}", default=InvalidInputError):
+        try:
             self.registry.log_model(
                 model,
                 model_name=name,
@@ -112,6 +112,12 @@ class SnowflakeRegistry(Registry):
                 sample_input_data=sample_input,
                 options={"relax_version": True, "enable_explainability": False},
             )
+        except Exception as exc:
+            # Any failure (an unsupported or unpicklable model raises TypeError, not a Snowflake
+            # error) must leave nothing registered.
+            if version_name in {mv.version for mv in self._versions_or_empty(name)}:
+                self._delete_quietly(name, version_name)
+            raise InvalidInputError(f"could not log model {name} version {version_name}: {exc}") from exc
         try:
             self._record_lineage(name, version_name, run, training_set, [str(c) for c in sample_input.columns])
             if was_default:

@@ -585,6 +585,16 @@ def test_log_model_registers_for_the_warehouse_and_records_lineage(
     assert sf_registry.log_model.call_count == 1
 
 
+def test_failed_log_model_leaves_nothing(registry: SnowflakeRegistry, sf_registry: Any, sf_model: Any) -> None:
+    before, after = versions_frame(("V1", True, {})), versions_frame(("V1", True, {}), ("V2", False, {}))
+    sf_model.show_versions.side_effect = [before, after, after]  # the failed call left V2 half-made
+    sf_registry.log_model.side_effect = TypeError("cannot pickle the model")
+    with pytest.raises(InvalidInputError, match="cannot pickle") as err:
+        registry.log_model("M", "v2", object(), sample_input=pd.DataFrame({"A": [1.0]}))
+    assert isinstance(err.value.__cause__, TypeError)
+    sf_model.delete_version.assert_called_once_with("V2")
+
+
 def test_list_models_and_versions(registry: SnowflakeRegistry, sf_registry: Any, sf_model: Any) -> None:
     sf_registry.show_models.return_value = pd.DataFrame(
         [{"name": "CUSTOMER_CHURN_PREDICTOR", "versions": '["V1","V2"]', "default_version_name": "V2", "comment": ""}]

@@ -50,7 +50,9 @@ class Registry(abc.ABC):
         Args:
             run: the tracked run that produced the model; linked for lineage.
             training_set: the training set it was fitted on; linked with its feature views.
-            overwrite: replace an existing version of that name (its default status is kept).
+            overwrite: replace an existing version of that name (its default status is kept). Where
+                the backend cannot swap versions (Snowflake), the old one is dropped first, so a
+                failed overwrite leaves the version missing rather than half-written.
         Raises:
             AlreadyExistsError: the version exists and ``overwrite`` is False.
             InvalidInputError: a bad name, an unsupported model, or an empty sample input.

@@ -108,7 +108,11 @@ class Tracker(abc.ABC):
 
     @abc.abstractmethod
     def list_artifacts(self, run_name: str, path: str | None = None, experiment: str | None = None) -> list[Artifact]:
-        """Artifacts of a run (under ``path`` when given), sorted by path. Raises NotFoundError."""
+        """Artifacts of a run (under ``path`` when given), recursively, folders included, sorted by path.
+
+        Raises:
+            NotFoundError: no such run.
+        """
 
     @abc.abstractmethod
     def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:

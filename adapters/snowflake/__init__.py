@@ -69,5 +69,9 @@ def connect_snowflake(
         tracker=SnowflakeTracker(session, database=database_id, schema=schemas[2]),
         registry=SnowflakeRegistry(session, database=database_id, schema=schemas[1]),
         raw={"session": session, "close": session.close if owned else None},
+        locations={
+            "Snowsight": f"AI & ML > Features, Experiments and Models, database {database_id}",
+            "tables": f"Data > Databases > {database_id}",
+        },
     )
     return backend

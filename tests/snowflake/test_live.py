@@ -53,3 +53,20 @@ def test_tables_features_and_training_set(backend: Backend) -> None:
     finally:
         fs.delete_feature_view("LIVE_FEATURES", "v1")
         fs.delete_entity("LIVE_CUSTOMER")
+
+
+def test_the_whole_lab_runs_live(backend: Backend, tmp_path) -> None:  # noqa: ANN001
+    """The churn lab, every step, on the real account; then its cleanup leaves none of its objects."""
+    from mlops_kit.examples import churn_workflow
+
+    lab = churn_workflow.run(backend, churn_workflow.Options(customers=300, seed=7, out_dir=tmp_path))
+    try:
+        assert len(lab.created) >= 8
+        versions = backend.registry.list_versions(churn_workflow.MODEL)
+        assert [v.version for v in versions] == ["V1", "V2"]
+        assert sum(v.is_default for v in versions) == 1
+        assert {r.name for r in backend.tracker.list_runs(churn_workflow.EXPERIMENT)} == set(churn_workflow.RUNS)
+        assert backend.warehouse.table_exists(churn_workflow.CHURN_RISK)
+    finally:
+        churn_workflow.cleanup(backend)
+    assert backend.feature_store.list_feature_views(churn_workflow.FEATURE_VIEW) == []

@@ -2,7 +2,7 @@
 ``mlops-kit --help`` answers at once.
 
 Commands:
-  lab run / lab cleanup          the churn lab end to end, and removing what it made
+  lab run / viewer / cleanup     the churn lab end to end, its experiment viewer page, removing what it made
   data generate                  the lab's CSV files, deterministic
   features / runs / models       what the stores hold, as tables
   lineage MODEL VERSION          which run, training set and feature views made a version
@@ -56,6 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--from", dest="from_step", type=int, default=0, help="first step to run (0-5)")
     run.add_argument("--to", dest="to_step", type=int, default=5, help="last step to run (0-5)")
     run.set_defaults(handler=_lab_run)
+    viewer = lab_commands.add_parser(
+        "viewer", help="write the experiment viewer page (runs compared, each run's details)"
+    )
+    _backend_option(viewer)
+    viewer.add_argument("--out", default="mlops_lab_output/experiment_viewer.html", help="the HTML file to write")
+    viewer.set_defaults(handler=_lab_viewer)
     cleanup = lab_commands.add_parser("cleanup", help="remove everything the lab created, and nothing else")
     _backend_option(cleanup)
     cleanup.set_defaults(handler=_lab_cleanup)
@@ -142,6 +148,17 @@ def _lab_run(args: argparse.Namespace) -> int:
             *(["--data-dir", args.data_dir] if args.data_dir else []),
         ]
     )  # fmt: skip
+
+
+def _lab_viewer(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from mlops_kit.examples.churn_viewer import write_viewer
+    from mlops_kit.examples.churn_workflow import EXPERIMENT
+
+    path = write_viewer(_connect(args.backend), EXPERIMENT, Path(args.out))
+    print(f"wrote {path}: open it in a browser")
+    return 0
 
 
 def _lab_cleanup(args: argparse.Namespace) -> int:

@@ -181,6 +181,17 @@ def test_churn_risk_customers_are_the_predicted_churners(lab) -> None:  # noqa: 
     assert (customers.loc[risk.CUSTOMER_ID, "SEGMENT"].to_numpy() == risk.SEGMENT.to_numpy()).all()
 
 
+def test_the_experiment_viewer_shows_every_run_with_its_plots(lab, tmp_path: Path) -> None:  # noqa: ANN001
+    from mlops_kit.examples.churn_viewer import write_viewer
+
+    backend, _ = lab
+    page = write_viewer(backend, EXPERIMENT, tmp_path / "viewer.html").read_text()
+    for run_name in churn_workflow.RUNS:
+        assert f"<h2>{run_name}</h2>" in page
+    assert page.count("data:image/png;base64,") == 3 * len(churn_workflow.RUNS)
+    assert page.count("class='best'") == 1
+
+
 def _inventory(backend: mlops_kit.Backend) -> dict[str, object]:
     return {
         "tables": {s: sorted(backend.warehouse.list_tables(s)) for s in churn_workflow.SCHEMAS},

@@ -22,6 +22,10 @@ def open_client(paths: LocalPaths) -> MlflowClient:
     key = (paths.tracking_uri, paths.registry_uri)
     if key in _clients:
         return _clients[key]
+    import os
+
+    # The kit prints its own progress; MLflow's per-download bars would only add noise.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     import mlflow
     from filelock import FileLock
     from mlflow import MlflowClient

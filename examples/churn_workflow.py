@@ -533,6 +533,10 @@ def step4_track(lab: Lab) -> None:
     figure = plots.mean_abs_shap(pd.read_csv(local), f"{best.name}: mean |SHAP| re-drawn from shap_values.csv")
     lab.save_figure(figure, "step4_shap_from_csv.png")
     plots.close(figure)
+    from mlops_kit.examples.churn_viewer import write_viewer
+
+    viewer = write_viewer(lab.backend, EXPERIMENT, lab.options.out_dir / "experiment_viewer.html")
+    say(f"  experiment viewer: {viewer} (open it in a browser)")
 
 
 def best_run(lab: Lab) -> Run:

@@ -137,9 +137,8 @@ def show(title: str, df: pd.DataFrame) -> None:
 
 
 def step0_setup(lab: Lab) -> None:
-    from mlops_kit.examples import churn_data
-
     from mlops_kit.csv_loading import read_csv_checked
+    from mlops_kit.examples import churn_data
 
     wh = lab.backend.warehouse
     wh.create_schemas(SCHEMAS)
@@ -535,10 +534,6 @@ def step4_track(lab: Lab) -> None:
     figure = plots.mean_abs_shap(pd.read_csv(local), f"{best.name}: mean |SHAP| re-drawn from shap_values.csv")
     lab.save_figure(figure, "step4_shap_from_csv.png")
     plots.close(figure)
-    from mlops_kit.examples.churn_viewer import write_viewer
-
-    viewer = write_viewer(lab.backend, EXPERIMENT, lab.options.out_dir / "experiment_viewer.html")
-    say(f"  experiment viewer: {viewer} (open it in a browser)")
 
 
 def best_run(lab: Lab) -> Run:
@@ -683,6 +678,7 @@ def run(backend: Backend, options: Options) -> Lab:
     """Run steps ``from_step`` to ``to_step`` and print a summary."""
     lab = Lab(backend, options)
     started = time.perf_counter()
+    backend.warm_up()  # e.g. the local MLflow store opens while steps 0-3 prepare data and train
     with backend.exclusive("churn_lab"):
         for number in range(options.from_step, options.to_step + 1):
             title, step = STEPS[number]
@@ -704,6 +700,7 @@ def summary(lab: Lab, seconds: float) -> None:
     say(f"  {'plots':<22} {lab.plots_dir}")
     say(f"  {'feature store':<22} mlops-kit features --backend {lab.backend.name}")
     say(f"  {'runs side by side':<22} mlops-kit runs {EXPERIMENT} --backend {lab.backend.name}")
+    say(f"  {'experiment viewer':<22} mlops-kit lab viewer --backend {lab.backend.name}  (one HTML page)")
     say(f"  {'model versions':<22} mlops-kit models list {MODEL} --backend {lab.backend.name}")
     say(f"  {'lineage':<22} mlops-kit lineage {MODEL} V1 --backend {lab.backend.name}")
     say(f"  {'remove it all':<22} mlops-kit lab cleanup --backend {lab.backend.name}")

@@ -38,6 +38,14 @@ class Backend:
     locations: dict[str, str] = field(default_factory=dict)
     #: Makes an inter-process lock by name, where the backend needs one (local files); None: no locking.
     lock_factory: Callable[[str], AbstractContextManager[Any]] | None = None
+    #: Starts slow initialisation (e.g. opening MLflow) in the background; None: nothing to start.
+    warm_up_hook: Callable[[], None] | None = None
+
+    def warm_up(self) -> None:
+        """Start the backend's slow initialisation now, in the background, so that it is ready when
+        first needed; a no-op where there is none. Everything works without calling it."""
+        if self.warm_up_hook:
+            self.warm_up_hook()
 
     def exclusive(self, name: str) -> AbstractContextManager[Any]:
         """A lock held by one process at a time (e.g. one lab run per local home); a no-op where

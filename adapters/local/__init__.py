@@ -5,15 +5,18 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock
+
 from mlops_kit.adapters.local.feature_store import LocalFeatureStore
 from mlops_kit.adapters.local.home import LocalPaths, resolve_home
+from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 from mlops_kit.adapters.local.registry import LocalRegistry
 from mlops_kit.adapters.local.tracker import LocalTracker
 from mlops_kit.adapters.local.warehouse import LocalWarehouse
-
 from mlops_kit.connect import Backend
 
 __all__ = ["LocalFeatureStore", "LocalRegistry", "LocalTracker", "LocalWarehouse", "connect_local"]
@@ -23,24 +26,30 @@ def connect_local(
     home: str | Path | None = None, database: str = "MLOPS_HOL_DB", feature_store_schema: str = "FEATURE_STORE"
 ) -> Backend:
     """The local backend in ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``)."""
-    from mlops_kit.adapters.local.mlflow_store import open_client
-
     paths = LocalPaths(resolve_home(home), database.upper())
-    client = open_client(paths)
-    registry = LocalRegistry(client)
+    mlflow = MlflowConnection(paths)
+    registry = LocalRegistry(mlflow)
     warehouse = LocalWarehouse(paths, model_functions=registry.sql_function)
+
+    @contextlib.contextmanager
+    def exclusive(name: str) -> Iterator[None]:
+        # One holder per home at a time; meanwhile the DuckDB file stays open (no reopen per call).
+        with FileLock(str(paths.home / f"{name}.lock")), warehouse.hold():
+            yield
+
     return Backend(
         name="local",
         warehouse=warehouse,
         feature_store=LocalFeatureStore(warehouse, feature_store_schema),
-        tracker=LocalTracker(client, paths),
+        tracker=LocalTracker(mlflow, paths),
         registry=registry,
-        raw={"paths": paths, "client": client},
+        raw={"paths": paths, "mlflow": mlflow},
         locations={
             "DuckDB database": str(paths.duckdb_file),
             "MLflow tracking store": paths.tracking_uri,
             "MLflow artifacts": str(paths.artifact_root),
             "MLflow UI": "mlops-kit ui  (then open http://127.0.0.1:5000)",
         },
-        lock_factory=lambda name: FileLock(str(paths.home / f"{name}.lock")),
+        lock_factory=exclusive,
+        warm_up_hook=mlflow.warm_up,
     )

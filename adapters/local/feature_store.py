@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.adapters.local.sql import quote, to_duckdb
-
 from mlops_kit import names
+from mlops_kit.adapters.local.sql import quote, to_duckdb
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.feature_store import FeatureStore, FeatureViewLike, as_ref
 from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet
@@ -24,6 +23,7 @@ from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
     from mlops_kit.adapters.local.warehouse import LocalWarehouse
 
 ENTITIES = "MLOPS_KIT_ENTITIES"

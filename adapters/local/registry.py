@@ -13,18 +13,18 @@ costs seconds per model, and the kit knows what the model needs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlops_kit import names
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
-
-from mlops_kit import names
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
 from mlops_kit.registry import PredictFunction, Registry, output_columns
 from mlops_kit.types import FeatureViewRef, Model, ModelVersion, Run, RunRef, TrainingSet
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
     from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
+
+    from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 DEFAULT_ALIAS = "default"
 _VERSION = "mlops_kit.version"
@@ -48,9 +50,13 @@ _METRIC = "mlops_kit.metric."
 
 
 class LocalRegistry(Registry):
-    def __init__(self, client: MlflowClient) -> None:
-        self.client = client
+    def __init__(self, mlflow: MlflowConnection) -> None:
+        self._mlflow = mlflow
         self._loaded: dict[tuple[str, str], Any] = {}
+
+    @property
+    def client(self) -> MlflowClient:
+        return self._mlflow.client
 
     def log_model(
         self,
@@ -239,7 +245,8 @@ class LocalRegistry(Registry):
         folder = Path(tempfile.mkdtemp(prefix="mlops_kit_model_"))
         try:
             target = folder / "model"
-            module.save_model(model, str(target), signature=signature, pip_requirements=_requirements(flavor))
+            with _without_requirement_check():
+                module.save_model(model, str(target), signature=signature, pip_requirements=_requirements(flavor))
             self.client.log_model_artifacts(model_id, str(target))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -363,6 +370,23 @@ def _flavor_module(flavor: str) -> tuple[str, Any]:
     import mlflow.sklearn
 
     return "sklearn", mlflow.sklearn
+
+
+@contextlib.contextmanager
+def _without_requirement_check() -> Iterator[None]:
+    """Skip MLflow's check that the pinned requirements match this environment: the pins were read
+    from this very environment, and the check scans every installed distribution (about 1 s)."""
+    from mlflow.utils import environment
+
+    original = getattr(environment, "warn_dependency_requirement_mismatches", None)
+    if original is None:
+        yield
+        return
+    environment.warn_dependency_requirement_mismatches = lambda *args, **kwargs: None
+    try:
+        yield
+    finally:
+        environment.warn_dependency_requirement_mismatches = original
 
 
 def _requirements(flavor: str) -> list[str]:

@@ -23,7 +23,9 @@ from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStat
 if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Run as MlflowRun
+
     from mlops_kit.adapters.local.home import LocalPaths
+    from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 _TAG_KIND = "mlops_kit.kind"
 _TAG_NAME = "mlops_kit.name"
@@ -31,10 +33,14 @@ _TAG_VERSION = "mlops_kit.version"
 
 
 class LocalTracker(Tracker):
-    def __init__(self, client: MlflowClient, paths: LocalPaths) -> None:
+    def __init__(self, mlflow: MlflowConnection, paths: LocalPaths) -> None:
         super().__init__()
-        self.client = client
+        self._mlflow = mlflow
         self.paths = paths
+
+    @property
+    def client(self) -> MlflowClient:
+        return self._mlflow.client
 
     def _create_experiment(self, name: str) -> Experiment:
         found = self.client.get_experiment_by_name(name)

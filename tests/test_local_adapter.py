@@ -1,0 +1,50 @@
+"""What only the local adapter does: a held DuckDB connection, and MLflow opened in the background."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import mlops_kit
+from mlops_kit.adapters.local.home import LocalPaths
+from mlops_kit.adapters.local.mlflow_store import MlflowConnection
+
+
+def test_hold_keeps_one_connection_and_model_calls_can_repeat(tmp_path: Path) -> None:
+    backend = mlops_kit.connect("local", home=tmp_path)
+    features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.linspace(1, 0, 40)})
+    model = LogisticRegression().fit(features, (features.A > 0.5).astype(int))
+    backend.registry.log_model("HELD", "v1", model, sample_input=features.head())
+    backend.warehouse.create_schemas(["PREP_DATA"])
+    backend.warehouse.write_table("PREP_DATA.X", features)
+    with backend.exclusive("test"):
+        backend.warehouse.execute("CREATE TEMP TABLE SCRATCH AS SELECT 1 AS ONE")
+        # a temporary table lives as long as its connection: it is still there for the next call
+        assert backend.warehouse.query("SELECT ONE FROM SCRATCH")["ONE"].tolist() == [1]
+        for _ in range(2):  # the model's SQL function is dropped after each query, so it can come back
+            got = backend.warehouse.query("SELECT HELD!PREDICT(A, B)['output_feature_0'] AS C FROM PREP_DATA.X")
+            assert got["C"].tolist() == model.predict(features).tolist()
+    with pytest.raises(mlops_kit.NotFoundError):
+        backend.warehouse.query("SELECT ONE FROM SCRATCH")  # released with the held connection
+
+
+def test_warm_up_opens_mlflow_in_the_background(tmp_path: Path) -> None:
+    backend = mlops_kit.connect("local", home=tmp_path)
+    backend.warm_up()
+    backend.warm_up()  # idempotent
+    experiment = backend.tracker.set_experiment("WARM")
+    assert experiment.name == "WARM"
+
+
+def test_a_background_failure_surfaces_where_the_client_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://nowhere")
+    connection = MlflowConnection(LocalPaths(tmp_path, "MLOPS_HOL_DB"))
+    connection.warm_up()
+    with pytest.raises(Exception, match="nosuchscheme"):
+        connection.client  # noqa: B018

@@ -17,6 +17,7 @@ from benchmarks._harness import SEED, Config, Result, finish, run_child, say, sp
 def check_kit(args: dict[str, Any]) -> dict[str, Any]:
     import duckdb
     from mlflow import MlflowClient
+
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
     from mlops_kit.examples import churn_workflow as lab
 
@@ -42,6 +43,7 @@ def check_kit(args: dict[str, Any]) -> dict[str, Any]:
 
 def check_mlflow(args: dict[str, Any]) -> dict[str, Any]:
     from mlflow import MlflowClient
+
     from mlops_kit.examples import churn_workflow as lab
 
     client = MlflowClient(tracking_uri=args["uri"])

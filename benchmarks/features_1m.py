@@ -24,10 +24,9 @@ MAX_SECONDS, MAX_BYTES, MIN_SPEEDUP = 10.0, 3 * 2**30, 5.0
 
 
 def setup(args: dict[str, Any]) -> dict[str, Any]:
+    from mlops_kit import connect
     from mlops_kit.examples import churn_data
     from mlops_kit.examples.churn_sql import CUSTOMERS, ORDERS
-
-    from mlops_kit import connect
 
     customers, orders = churn_data.generate(int(args["customers"]), SEED)
     backend = connect("local")
@@ -40,9 +39,8 @@ def setup(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def kit(args: dict[str, Any]) -> dict[str, Any]:
-    from mlops_kit.examples import churn_sql as sql
-
     from mlops_kit import connect
+    from mlops_kit.examples import churn_sql as sql
 
     backend = connect("local")
     began = time.perf_counter()

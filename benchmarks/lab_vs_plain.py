@@ -22,10 +22,9 @@ _cache: dict[tuple[str, bool], dict[str, Any]] = {}
 
 def run_kit(args: dict[str, Any]) -> dict[str, Any]:
     """Child entry: the kit's lab as ``churn_workflow.run`` runs it; then what the checks compare."""
+    from mlops_kit import connect
     from mlops_kit.examples import churn_workflow as lab
     from mlops_kit.examples.churn_sql import CUSTOMERS  # noqa: F401
-
-    from mlops_kit import connect
 
     backend = connect("local")
     lab.run(backend, lab.Options(customers=int(args["customers"]), seed=int(args["seed"]), out_dir=Path(args["out_dir"])))

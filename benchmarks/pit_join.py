@@ -36,9 +36,9 @@ ASOF LEFT JOIN (
 def setup(args: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
-    from mlops_kit.examples import churn_data
 
     from mlops_kit import connect
+    from mlops_kit.examples import churn_data
 
     customers, orders = churn_data.generate(int(args["customers"]), SEED)
     orders = orders.head(int(args["feature_rows"]))

@@ -59,6 +59,9 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
     import duckdb
     import numpy as np
     import pandas as pd
+    from sklearn.metrics import accuracy_score, f1_score
+    from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+
     from mlops_kit.examples import churn_data
     from mlops_kit.examples import churn_plots as plots
     from mlops_kit.examples.churn_workflow import (
@@ -72,8 +75,6 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
         shap_values,
         xgb,
     )
-    from sklearn.metrics import accuracy_score, f1_score
-    from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
 
     use_mlflow = tracking == "mlflow"
     plots_dir = out / "plots"

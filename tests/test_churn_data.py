@@ -8,6 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
+from mlops_kit.csv_loading import read_csv_checked
+from mlops_kit.errors import InvalidInputError
 from mlops_kit.examples import churn_data
 from mlops_kit.examples.churn_data import (
     CUSTOMERS_COLUMNS,
@@ -17,9 +20,6 @@ from mlops_kit.examples.churn_data import (
     validate,
     write_csv,
 )
-
-from mlops_kit.csv_loading import read_csv_checked
-from mlops_kit.errors import InvalidInputError
 
 OBSERVATION = pd.Timestamp("2024-06-30")
 H2_START = pd.Timestamp("2024-07-01")

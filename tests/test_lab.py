@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from mlops_kit.examples import churn_sql, churn_workflow
-from mlops_kit.examples.churn_workflow import EXPERIMENT, FEATURE_VIEW, MODEL, Options
 
 import mlops_kit
+from mlops_kit.examples import churn_sql, churn_workflow
+from mlops_kit.examples.churn_workflow import EXPERIMENT, FEATURE_VIEW, MODEL, Options
 
 CUSTOMERS = 400
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from mlops_kit.examples import churn_data, churn_workflow
-from mlops_kit.examples.churn_workflow import Options
 
 import mlops_kit
+from mlops_kit.examples import churn_data, churn_workflow
+from mlops_kit.examples.churn_workflow import Options
 
 GOOD_CUSTOMERS = "CUSTOMER_ID,SEGMENT,REGISTRATION_DATE,REGION\nCUST_00001,Basic,2023-01-05,North\nCUST_00002,Premium,2022-07-01,East\n"
 GOOD_ORDERS = (

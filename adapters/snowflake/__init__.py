@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlops_kit import names
 from mlops_kit.adapters.snowflake.feature_store import SnowflakeFeatureStore
 from mlops_kit.adapters.snowflake.registry import SnowflakeRegistry
 from mlops_kit.adapters.snowflake.session import create_session, live_connection_configured
 from mlops_kit.adapters.snowflake.tracker import SnowflakeTracker
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
-
-from mlops_kit import names
 from mlops_kit.connect import Backend
 
 if TYPE_CHECKING:

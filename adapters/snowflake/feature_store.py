@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.adapters.snowflake._errors import translated
 from snowflake.ml.feature_store import CreationMode
 from snowflake.ml.feature_store import Entity as SfEntity
 from snowflake.ml.feature_store import FeatureStore as SfFeatureStore
 from snowflake.ml.feature_store import FeatureView as SfFeatureView
 
 from mlops_kit import names
+from mlops_kit.adapters.snowflake._errors import translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.feature_store import FeatureStore, FeatureViewLike, as_ref
 from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.adapters.snowflake._errors import translated
 from snowflake.ml.registry import Registry as SfRegistry
 
 from mlops_kit import names
+from mlops_kit.adapters.snowflake._errors import translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.registry import PredictFunction, Registry
 from mlops_kit.types import FeatureViewRef, Model, ModelVersion, Run, RunRef, TrainingSet

@@ -17,10 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit.adapters.snowflake._errors import translated
 from snowflake.ml.experiment import ExperimentTracking
 
 from mlops_kit import names
+from mlops_kit.adapters.snowflake._errors import translated
 from mlops_kit.errors import InvalidInputError, NotFoundError
 from mlops_kit.tracker import Tracker
 from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStatus

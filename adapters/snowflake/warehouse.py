@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mlops_kit.adapters.snowflake._errors import translated
-
 from mlops_kit import names
+from mlops_kit.adapters.snowflake._errors import translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError
 from mlops_kit.warehouse import Warehouse, WriteMode
 

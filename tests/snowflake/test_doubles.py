@@ -15,11 +15,6 @@ from unittest import mock
 
 import pandas as pd
 import pytest
-from mlops_kit.adapters.snowflake import connect_snowflake
-from mlops_kit.adapters.snowflake.feature_store import SnowflakeFeatureStore
-from mlops_kit.adapters.snowflake.registry import SnowflakeRegistry
-from mlops_kit.adapters.snowflake.tracker import SnowflakeTracker
-from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
 from sf_doubles import SqlRouter, autospec, frame
 from snowflake.ml._internal.exceptions.exceptions import SnowflakeMLException
 from snowflake.ml._internal.utils.sql_identifier import SqlIdentifier
@@ -37,6 +32,11 @@ from snowflake.snowpark import Row, Session
 from snowflake.snowpark.exceptions import SnowparkSQLException
 from snowflake.snowpark.types import DoubleType, StringType, StructField, StructType
 
+from mlops_kit.adapters.snowflake import connect_snowflake
+from mlops_kit.adapters.snowflake.feature_store import SnowflakeFeatureStore
+from mlops_kit.adapters.snowflake.registry import SnowflakeRegistry
+from mlops_kit.adapters.snowflake.tracker import SnowflakeTracker
+from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.types import FeatureViewRef, Run, RunInput, RunRef, RunStatus, TrainingSet
 

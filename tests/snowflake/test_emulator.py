@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
 
+from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
 CUSTOMERS = [

@@ -29,10 +29,6 @@ import duckdb
 import pandas as pd
 import pytest
 import xgboost  # noqa: F401  (loaded before threadpool_limits acts on its OpenMP runtime)
-from mlops_kit.adapters.local.sql import extract_model_calls, to_duckdb
-from mlops_kit.adapters.snowflake import connect_snowflake
-from mlops_kit.examples import churn_sql, churn_workflow
-from mlops_kit.examples.churn_workflow import EXPERIMENT, MODEL, RUNS, Options
 from sf_doubles import autospec
 from snowflake.ml._internal.exceptions.exceptions import SnowflakeMLException
 from snowflake.ml.experiment import ExperimentTracking
@@ -51,6 +47,11 @@ from snowflake.snowpark import DataFrame, Row, Session, Table
 from snowflake.snowpark.exceptions import SnowparkSQLException
 from snowflake.snowpark.types import DoubleType, LongType, StringType, StructField, StructType
 from threadpoolctl import threadpool_limits
+
+from mlops_kit.adapters.local.sql import extract_model_calls, to_duckdb
+from mlops_kit.adapters.snowflake import connect_snowflake
+from mlops_kit.examples import churn_sql, churn_workflow
+from mlops_kit.examples.churn_workflow import EXPERIMENT, MODEL, RUNS, Options
 
 DATABASE = "MLOPS_HOL_DB"
 TRAINING_TABLE = f"{DATABASE}.FEATURE_STORE.TRAINING_DATASET_V1"

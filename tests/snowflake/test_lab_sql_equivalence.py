@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from snowflake.snowpark import Session
+
 from mlops_kit.adapters.local.home import LocalPaths
 from mlops_kit.adapters.local.warehouse import LocalWarehouse
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
 from mlops_kit.examples import churn_data, churn_sql
-from snowflake.snowpark import Session
 
 
 @pytest.fixture

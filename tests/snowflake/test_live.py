@@ -11,9 +11,9 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+
 from mlops_kit.adapters.snowflake import connect_snowflake
 from mlops_kit.adapters.snowflake.session import live_connection_configured
-
 from mlops_kit.connect import Backend
 
 CONFIGURED, REASON = live_connection_configured()

@@ -6,8 +6,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
-from mlops_kit.adapters.snowflake import session as sf_session
 
+from mlops_kit.adapters.snowflake import session as sf_session
 from mlops_kit.errors import BackendUnavailableError
 
 # The connector reads SNOWFLAKE_CONNECTIONS (TOML) as it reads connections.toml.

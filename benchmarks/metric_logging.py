@@ -26,7 +26,7 @@ def measure(args: dict[str, Any]) -> dict[str, Any]:
     from mlops_kit import connect
 
     backend = connect("local")
-    tracker, client = backend.tracker, backend.raw["client"]
+    tracker, client = backend.tracker, backend.raw["mlflow"].client
     tracker.set_experiment("BENCH_METRICS")
     experiment_id = client.get_experiment_by_name("BENCH_METRICS").experiment_id
     n = int(args["points"])

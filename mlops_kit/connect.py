@@ -48,8 +48,8 @@ class Backend:
             self.warm_up_hook()
 
     def exclusive(self, name: str) -> AbstractContextManager[Any]:
-        """A lock held by one process at a time (e.g. one lab run per local home); a no-op where
-        the backend needs none."""
+        """A lock held by one process at a time (e.g. one lab run per local home); the local backend
+        also keeps its database open inside it. A no-op where the backend needs none."""
         return self.lock_factory(name) if self.lock_factory else contextlib.nullcontext()
 
     def close(self) -> None:

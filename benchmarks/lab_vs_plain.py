@@ -92,20 +92,25 @@ def measure(cfg: Config, kind: str) -> dict[str, Any]:
 
 
 def run(cfg: Config) -> Result:
-    kit, plain = measure(cfg, "kit"), measure(cfg, "plain")
-    problem = compare(kit["check"], plain["check"])
-    ratio = kit["seconds"] / plain["seconds"]
+    return lab_result(cfg, 1, "plain", "empty home", "plain script", TARGET)
+
+
+def lab_result(cfg: Config, number: int, baseline: str, title: str, label: str, target: float) -> Result:
+    """The kit's lab against one baseline implementation (shared by benchmarks 1 and 2)."""
+    kit, other = measure(cfg, "kit"), measure(cfg, baseline)
+    problem = compare(kit["check"], other["check"])
+    ratio = kit["seconds"] / other["seconds"]
     customers, runs, _ = sizes(cfg)
-    say(f"    kit {kit['seconds']:.2f}s, plain {plain['seconds']:.2f}s, ratio {ratio:.2f}")
+    say(f"    kit {kit['seconds']:.2f}s, {label} {other['seconds']:.2f}s, ratio {ratio:.2f}")
     return Result(
-        1,
-        f"whole local lab, {customers:,} customers, empty home",
+        number,
+        f"whole local lab, {customers:,} customers, {title}",
         f"{secs(kit['seconds'])} ({gib(kit['rss'])})",
-        f"{secs(plain['seconds'])} ({gib(plain['rss'])}) plain script",
+        f"{secs(other['seconds'])} ({gib(other['rss'])}) {label}",
         None if problem else ratio,
-        f"≤ {TARGET}×",
-        None if problem else ratio <= TARGET,
+        f"≤ {target}×",
+        None if problem else ratio <= target,
         problem or "same predictions, run metrics, version metrics, churn-risk rows",
         f"median of {runs} fresh processes" + (" after 1 warm-up" if runs > 1 else "")
-        + f", run in rotation; CPU s kit {kit['cpu']:.1f} vs {plain['cpu']:.1f} ({kit['cpu'] / plain['cpu']:.2f}×)",
+        + f", run in rotation; CPU s kit {kit['cpu']:.1f} vs {other['cpu']:.1f} ({kit['cpu'] / other['cpu']:.2f}×)",
     )

@@ -104,7 +104,8 @@ class Warehouse(abc.ABC):
         from mlops_kit.names import table_name
 
         name = table_name(table)
-        return name.table in self.list_tables(name.schema)
+        # Feature view objects keep their version's case (CUSTOMER_FEATURES$v1): compare without case.
+        return any(t.upper() == name.table for t in self.list_tables(name.schema))
 
     def read_table(self, table: str) -> pd.DataFrame:
         """All rows of ``table``. Raises NotFoundError when it does not exist."""

@@ -153,11 +153,6 @@ class LocalWarehouse(Warehouse):
             ).fetchall()
         return [r[0] for r in rows]
 
-    def table_exists(self, table: str) -> bool:
-        name = names.table_name(table)
-        wanted = name.table.upper()
-        return any(t.upper() == wanted for t in self.list_tables(name.schema))
-
     def drop_table(self, table: str) -> bool:
         name = names.table_name(table)
         return self.drop_object(name.schema, name.table)

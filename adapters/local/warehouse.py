@@ -128,10 +128,11 @@ class LocalWarehouse(Warehouse):
         if frame.columns.duplicated().any():
             dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
             raise InvalidInputError(f"{table}: columns {dupes} appear twice once upper-cased")
-        exists = self.table_exists(table)
-        if mode == "error" and exists:
-            raise AlreadyExistsError(f"table {table} already exists")
-        with self.transaction() as con:
+        name = names.table_name(table)
+        with self.transaction() as con:  # the existence check and the write see the same state
+            exists = _object_type(con, name.schema, name.table) is not None
+            if mode == "error" and exists:
+                raise AlreadyExistsError(f"table {table} already exists")
             con.register("__mlops_kit_frame", frame)
             try:
                 if mode == "append" and exists:
@@ -160,14 +161,10 @@ class LocalWarehouse(Warehouse):
     def drop_object(self, schema: str, object_name: str) -> bool:
         """Drop a table or view named ``object_name`` (may hold ``$``, as feature views do)."""
         with self.transaction() as con:
-            rows = con.execute(
-                "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
-                "AND upper(table_schema) = ? AND upper(table_name) = ?",
-                [schema.upper(), object_name.upper()],
-            ).fetchall()
-            if not rows:
+            found = _object_type(con, schema, object_name)
+            if found is None:
                 return False
-            kind = "VIEW" if rows[0][0] == "VIEW" else "TABLE"
+            kind = "VIEW" if found == "VIEW" else "TABLE"
             con.execute(f"DROP {kind} {quote(schema)}.{quote(object_name)}")
         return True
 
@@ -237,6 +234,16 @@ def _arrow_model_function(spec: SqlModelFunction) -> Callable[..., Any]:
         [inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(len(spec.feature_names))]
     )
     return run
+
+
+def _object_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str | None:
+    """``BASE TABLE`` or ``VIEW`` for an object of the database (any case), None when there is none."""
+    rows = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND upper(table_schema) = ? AND upper(table_name) = ?",
+        [schema.upper(), name.upper()],
+    ).fetchall()
+    return rows[0][0] if rows else None
 
 
 def _run(con: duckdb.DuckDBPyConnection, duck_sql: str, original: str, *, fetch: bool) -> Any:

@@ -15,7 +15,7 @@ from mlops_kit.errors import (
 )
 from mlops_kit.feature_store import FeatureStore
 from mlops_kit.registry import Registry
-from mlops_kit.tracker import Tracker
+from mlops_kit.tracker import RunTerminated, Tracker
 from mlops_kit.types import (
     Artifact,
     Entity,
@@ -58,6 +58,7 @@ __all__ = [
     "RunInput",
     "RunRef",
     "RunStatus",
+    "RunTerminated",
     "Tracker",
     "TrainingSet",
     "Warehouse",

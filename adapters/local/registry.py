@@ -1,52 +1,110 @@
-"""``LocalRegistry``: models and versions in a real MLflow model registry.
+"""``LocalRegistry``: models and versions in a real MLflow model registry, as MLflow 3 does it.
 
-How the kit's ideas map onto MLflow, so any MLflow client can read what this writes:
-- a kit version (``V1``) is an MLflow model version (a number) tagged ``mlops_kit.version=V1``;
-  versions registered by plain MLflow show up as ``V<number>``;
+How the kit's ideas map onto MLflow, so any MLflow client (and the MLflow UI) reads what this writes:
+- a kit version (``V1``) is an MLflow model version (a number) registered from a LoggedModel
+  (``models:/m-…``); the LoggedModel sits in the experiment of the run that made it (or the
+  tracker's current experiment) and is linked to that run, whose page lists it;
+- the kit's name of a version is the alias ``kit-V1`` (MLflow reserves ``latest`` and ``v<N>``, so
+  ``V1`` itself cannot be an alias; ``$`` becomes ``-``) and the tag ``mlops_kit.version``:
+  ``models:/CUSTOMER_CHURN_PREDICTOR@kit-V1``; versions registered by plain MLflow show up as
+  ``V<number>``;
 - the default version is the alias ``default``: ``models:/CUSTOMER_CHURN_PREDICTOR@default``;
-- the comment is the version's description; metrics are tags ``mlops_kit.metric.<name>``;
-- the run link is MLflow's own ``run_id``; the training set, feature view versions and run params
-  are tags ``mlops_kit.*``.
-Models are saved with explicit pip requirements and a signature: MLflow's requirement inference
-costs seconds per model, and the kit knows what the model needs.
+- the comment is the version's description; numeric metrics are the LoggedModel's metrics, logged
+  in the version's run (MLflow records a model's metrics only within a run); metrics that are not
+  numbers, or of a version registered without a run, are tags ``mlops_kit.metric.<name>``;
+- the run's params are the LoggedModel's params (as ``mlflow.<flavor>.log_model`` copies them);
+  the training set and feature view versions are tags ``mlops_kit.*`` of the version.
+
+Models are saved with explicit pip requirements (MLflow's inference costs seconds per model), a
+signature built from the sample input's real dtypes and the model's output, and an input example,
+so ``mlflow.pyfunc.load_model("models:/NAME@default").predict(rows)`` scores the feature store's own
+rows. The XGBoost flavor's pyfunc exposes only ``predict`` (MLflow 3.17 passes only the keyword
+arguments of ``XGBClassifier.predict``); probabilities come from the model itself:
+``mlflow.pyfunc.load_model(uri).get_raw_model().predict_proba(rows)`` or ``mlflow.xgboost.load_model``.
+
+Crash safety. A (re-)registration first creates the new version marked pending (the tag
+``mlops_kit.pending``, which every read skips), then deletes the version it replaces, then moves the
+aliases to it and drops the mark. A process killed anywhere in between leaves either the old version
+(and a pending one, dropped later) or the pending new one (finished later): the next registry write
+on that model, in any process, finishes or undoes what a dead process left, and deletes logged
+models no version uses.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import numbers
 import shutil
 import tempfile
+import time
+import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
+from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
+from mlops_kit.processes import ProcessOwner
 from mlops_kit.registry import PredictFunction, Registry, output_columns
 from mlops_kit.types import FeatureViewRef, Model, ModelVersion, Run, RunRef, TrainingSet
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
-    from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 
+    from mlops_kit.adapters.local.mlflow_records import RecordSource
     from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 DEFAULT_ALIAS = "default"
+VERSION_ALIAS_PREFIX = "kit-"
+# Tags of a model version.
 _VERSION = "mlops_kit.version"
-_FLAVOR = "mlops_kit.flavor"
-_FEATURES = "mlops_kit.feature_names"
-_CLASSES = "mlops_kit.n_outputs"
 _EXPERIMENT = "mlops_kit.experiment"
 _RUN_NAME = "mlops_kit.run_name"
-_RUN_PARAMS = "mlops_kit.run_params"
 _TRAINING_SET = "mlops_kit.training_set"
 _FEATURE_VIEWS = "mlops_kit.feature_views"
 _METRIC = "mlops_kit.metric."
+_PENDING = "mlops_kit.pending"
+# Tags of a LoggedModel.
+_MODEL = "mlops_kit.model"
+_FLAVOR = "mlops_kit.flavor"
+_FEATURES = "mlops_kit.feature_names"
+_CLASSES = "mlops_kit.n_outputs"
+_OWNER = "mlops_kit.owner"
+
+
+def version_alias(version: str) -> str:
+    """The MLflow alias of a kit version: ``V1`` -> ``kit-V1``."""
+    return VERSION_ALIAS_PREFIX + version.replace("$", "-")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What a registration in progress records on its new version."""
+
+    owner: ProcessOwner | None
+    make_default: bool
+
+    def to_text(self) -> str:
+        return json.dumps({"owner": self.owner.to_text() if self.owner else None, "make_default": self.make_default})
+
+    @classmethod
+    def from_text(cls, text: str) -> _Pending:
+        try:
+            data = json.loads(text)
+            return cls(ProcessOwner.from_text(data.get("owner")), bool(data.get("make_default")))
+        except (ValueError, TypeError, AttributeError):
+            return cls(None, False)
+
+    def abandoned(self) -> bool:
+        return self.owner is None or self.owner.is_gone()
 
 
 class LocalRegistry(Registry):
@@ -79,92 +137,94 @@ class LocalRegistry(Registry):
             raise InvalidInputError(f"model {name} {kit_version}: sample_input must have at least one row")
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"model {name} {kit_version}: {type(model).__name__} has no predict method")
+        model_metrics, tag_metrics = _split_metrics(metrics or {}, with_run=run is not None)
+        self._heal(name)
         existing = self._find_version(name, kit_version, missing_ok=True)
         if existing is not None and not overwrite:
             raise AlreadyExistsError(
                 f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
             )
-        was_default = existing is not None and self._default_number(name) == existing.version
+        aliases = self._aliases(name)
+        make_default = aliases.get(DEFAULT_ALIAS) is None or (
+            existing is not None and aliases.get(DEFAULT_ALIAS) == existing.number
+        )
 
-        tags = {
-            _VERSION: kit_version,
-            _FEATURES: json.dumps([str(c) for c in sample_input.columns]),
-            **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in (metrics or {}).items()},
-        }
+        tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
         if run is not None:
-            tags.update({_EXPERIMENT: run.experiment, _RUN_NAME: run.name, _RUN_PARAMS: json.dumps(run.params)})
+            tags.update({_EXPERIMENT: run.experiment, _RUN_NAME: run.name})
         if training_set is not None:
             tags[_FEATURE_VIEWS] = json.dumps([[r.name, r.version] for r in training_set.feature_views])
             if training_set.table:
                 tags[_TRAINING_SET] = training_set.table
+        owner = ProcessOwner.current()
+        tags[_PENDING] = _Pending(owner, make_default).to_text()
 
-        created_model = False
-        logged_model_id: str | None = None
-        new_version: MlflowModelVersion | None = None
+        created_model = replaced = False
+        model_id: str | None = None
+        new_number: str | None = None
         try:
             try:
                 self.client.get_registered_model(name)
             except MlflowException:
                 self.client.create_registered_model(name)
                 created_model = True
-            experiment_id = self._experiment_for(run)
-            logged = self.client.create_logged_model(
-                experiment_id, name=name, source_run_id=run.run_id if run else None
-            )
-            logged_model_id = logged.model_id
-            flavor, n_outputs = self._save_and_upload(model, sample_input, logged_model_id)
-            tags.update({_FLAVOR: flavor, _CLASSES: str(n_outputs)})
-            self.client.finalize_logged_model(logged_model_id, "READY")
-            new_version = self.client.create_model_version(
+            model_id = self._log_logged_model(name, kit_version, model, sample_input, run, owner)
+            if run is not None and model_metrics:
+                self._log_model_metrics(run.run_id, model_id, model_metrics)
+            new_number = self.client.create_model_version(
                 name,
-                source=logged.artifact_location,
+                source=f"models:/{model_id}",
                 run_id=run.run_id if run else None,
                 tags=tags,
                 description=comment,
-                model_id=logged_model_id,
-            )
+                model_id=model_id,
+            ).version
             if existing is not None:
-                self.client.delete_model_version(name, existing.version)
-            if was_default or self._default_number(name) is None:
-                self.client.set_registered_model_alias(name, DEFAULT_ALIAS, new_version.version)
+                self._delete_version(existing)
+                replaced = True
+            self._commit(name, new_number, kit_version, make_default)
         except Exception as exc:
-            self._undo(name, created_model, logged_model_id, new_version)
-            if isinstance(exc, MlopsKitError):
-                raise
-            raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
+            if not replaced:
+                self._undo(name, created_model, model_id, new_number)
+                if isinstance(exc, MlopsKitError):
+                    raise
+                raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
+            with contextlib.suppress(Exception):  # the old version is gone: finish the new one, not lose both
+                self._commit(name, new_number, kit_version, make_default)  # type: ignore[arg-type]
+            raise MlopsKitError(f"replacing {name} {kit_version} did not finish cleanly: {exc}") from exc
         return self.get_version(name, kit_version)
 
     def list_models(self) -> list[Model]:
+        records = self._mlflow.records()
         models = []
-        for registered in self.client.search_registered_models():
-            versions = self.list_versions(registered.name)
+        for registered in records.models():
+            versions = self._versions(records, registered.name)
             default = next((v.version for v in versions if v.is_default), None)
-            models.append(
-                Model(registered.name, tuple(v.version for v in versions), default, registered.description or "")
-            )
+            models.append(Model(registered.name, tuple(v.version for v in versions), default, registered.description))
         return sorted(models, key=lambda m: m.name)
 
     def list_versions(self, model_name: str) -> list[ModelVersion]:
-        name = self._require_model(model_name)
-        default = self._default_number(name)
-        found = self.client.search_model_versions(f"name = '{name}'")
-        return [self._version(mv, default) for mv in sorted(found, key=lambda mv: int(mv.version))]
+        records = self._mlflow.records()
+        return self._versions(records, self._require_model(model_name, records))
 
     def get_version(self, model_name: str, version: str) -> ModelVersion:
-        name = self._require_model(model_name)
-        mv = self._find_version(name, names.model_version(version))
-        assert mv is not None
-        return self._version(mv, self._default_number(name))
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        kit_version = names.model_version(version)
+        for found in self._versions(records, name):
+            if found.version == kit_version:
+                return found
+        raise NotFoundError(f"model {name} has no version {kit_version}")
 
     def set_default(self, model_name: str, version: str) -> str | None:
         name = self._require_model(model_name)
         target = self._find_version(name, names.model_version(version))
         assert target is not None
-        previous_number = self._default_number(name)
+        previous_number = self._aliases(name).get(DEFAULT_ALIAS)
         previous = None
         if previous_number is not None:
-            previous = self._version(self.client.get_model_version(name, previous_number), None).version
-        self.client.set_registered_model_alias(name, DEFAULT_ALIAS, target.version)
+            previous = next((_kit_name(v) for v in self._records_of(name) if v.number == previous_number), None)
+        self.client.set_registered_model_alias(name, DEFAULT_ALIAS, target.number)
         return previous
 
     def predict(
@@ -177,149 +237,205 @@ class LocalRegistry(Registry):
     ) -> pd.DataFrame:
         import pandas as pd
 
-        mv = self._resolve(model_name, version)
-        features = json.loads(mv.tags.get(_FEATURES, "[]"))
+        mv, logged = self._resolve(model_name, version)
+        features = json.loads(logged.tags.get(_FEATURES, "[]"))
         missing = [c for c in features if c not in df.columns]
         if missing:
             raise InvalidInputError(
-                f"model {mv.name} {self._kit_name(mv)} needs columns {missing} that the input lacks "
+                f"model {mv.name} {_kit_name(mv)} needs columns {missing} that the input lacks "
                 f"(it has {list(df.columns)})"
             )
-        out = self._predict_array(mv, df[features] if features else df, function)
+        out = self._predict_array(mv, logged, df[features] if features else df, function)
         return pd.DataFrame(out, index=df.index, columns=output_columns(out.shape[1]))
 
     def load_model(self, model_name: str, version: str | None = None) -> Any:
-        return self._load(self._resolve(model_name, version))
+        return self._load(*self._resolve(model_name, version))
 
     def set_metrics(self, model_name: str, version: str, metrics: Mapping[str, Any]) -> None:
         name = self._require_model(model_name)
         mv = self._find_version(name, names.model_version(version))
         assert mv is not None
-        for key, value in metrics.items():
-            self.client.set_model_version_tag(name, mv.version, f"{_METRIC}{key}", json.dumps(value, default=str))
+        run_id = self._active_run_id(mv.run_id)
+        model_id = logged_model_id(mv.source)
+        model_metrics, tag_metrics = _split_metrics(metrics, with_run=run_id is not None and model_id is not None)
+        if model_metrics:
+            self._log_model_metrics(run_id, model_id, model_metrics)  # type: ignore[arg-type]
+        for key, value in tag_metrics.items():
+            self.client.set_model_version_tag(name, mv.number, f"{_METRIC}{key}", json.dumps(value, default=str))
 
     def delete_version(self, model_name: str, version: str) -> None:
         name = self._require_model(model_name)
+        self._heal(name)
         mv = self._find_version(name, names.model_version(version))
         assert mv is not None
-        others = [v for v in self.client.search_model_versions(f"name = '{name}'") if v.version != mv.version]
-        if self._default_number(name) == mv.version and others:
+        others = [v for v in self._committed(name) if v.number != mv.number]
+        if self._aliases(name).get(DEFAULT_ALIAS) == mv.number and others:
             raise InvalidInputError(
-                f"{self._kit_name(mv)} is the default version of {name}: make another version the default first"
+                f"{_kit_name(mv)} is the default version of {name}: make another version the default first"
             )
-        self.client.delete_model_version(name, mv.version)
-        if mv.model_id:
-            self.client.delete_logged_model(mv.model_id)
+        self._delete_version(mv)
 
     def delete_model(self, model_name: str) -> None:
         name = self._require_model(model_name)
-        model_ids = [mv.model_id for mv in self.client.search_model_versions(f"name = '{name}'") if mv.model_id]
+        self._heal(name)
+        model_ids = [m for m in (logged_model_id(v.source) for v in self._records_of(name)) if m]
+        self._claim(model_ids)
         self.client.delete_registered_model(name)
-        for model_id in model_ids:
-            self.client.delete_logged_model(model_id)
+        purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=model_ids)
 
     def _run_params(self, version: ModelVersion) -> dict[str, str]:
-        mv = self._find_version(version.model, version.version)
+        records = self._mlflow.records()
+        mv = self._find_version(version.model, version.version, records=records)
         assert mv is not None
-        return json.loads(mv.tags.get(_RUN_PARAMS, "{}"))
+        model_id = logged_model_id(mv.source)
+        logged = records.logged_model(model_id) if model_id else None
+        return dict(logged.params) if logged else {}
 
     def sql_function(self, call: ModelCall) -> SqlModelFunction:
         """How the warehouse runs this model inside a DuckDB query."""
-        mv = self._resolve(call.model, call.version)
+        mv, logged = self._resolve(call.model, call.version)
         function: PredictFunction = "predict_proba" if call.function == "PREDICT_PROBA" else "predict"
-        width = int(mv.tags.get(_CLASSES, "2")) if function == "predict_proba" else 1
+        width = int(logged.tags.get(_CLASSES, "2")) if function == "predict_proba" else 1
         return SqlModelFunction(
-            feature_names=tuple(json.loads(mv.tags.get(_FEATURES, "[]"))),
+            feature_names=tuple(json.loads(logged.tags.get(_FEATURES, "[]"))),
             output_width=width,
             output_type="DOUBLE" if function == "predict_proba" else "BIGINT",
-            predict=lambda frame: self._predict_array(mv, frame, function),
+            predict=lambda frame: self._predict_array(mv, logged, frame, function),
         )
 
-    # Internals.
+    # Writing.
 
-    def _save_and_upload(self, model: Any, sample_input: pd.DataFrame, model_id: str) -> tuple[str, int]:
+    def _log_logged_model(
+        self, name: str, version: str, model: Any, sample_input: pd.DataFrame, run: Run | None, owner: ProcessOwner
+    ) -> str:
+        """Create the LoggedModel with its files and return its id, as ``mlflow.<flavor>.log_model``
+        does: in the run's experiment and linked to the run (its page lists the model)."""
+        from mlflow.entities import LoggedModelOutput
+        from mlflow.models import Model as MlflowModel
         from mlflow.models import infer_signature
 
         flavor, module = _flavor(model)
-        signature = infer_signature(sample_input)
+        features = [str(c) for c in sample_input.columns]
+        logged = self.client.create_logged_model(
+            self._experiment_for(run),
+            name=f"{name}-{version}",
+            source_run_id=run.run_id if run else None,
+            params={k: str(v) for k, v in run.params.items()} if run else None,
+            tags={
+                _MODEL: name,
+                _VERSION: version,
+                _FLAVOR: flavor,
+                _FEATURES: json.dumps(features),
+                _CLASSES: str(len(getattr(model, "classes_", [0, 1]))),
+                _OWNER: owner.to_text(),
+            },
+        )
+        if run is not None:
+            self.client.log_outputs(run.run_id, [LoggedModelOutput(logged.model_id, step=0)])
+        with warnings.catch_warnings():
+            # MLflow hints that integer columns cannot hold missing values; a feature store's
+            # integer features have none (its joins fill them), so the hint would only alarm.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+            signature = infer_signature(sample_input, model.predict(sample_input))
         folder = Path(tempfile.mkdtemp(prefix="mlops_kit_model_"))
         try:
             target = folder / "model"
+            meta = MlflowModel(
+                artifact_path=logged.artifact_location,
+                model_uuid=logged.model_id,
+                run_id=run.run_id if run else None,
+                model_id=logged.model_id,
+            )
             with _without_requirement_check():
-                module.save_model(model, str(target), signature=signature, pip_requirements=_requirements(flavor))
-            self.client.log_model_artifacts(model_id, str(target))
+                module.save_model(
+                    model,
+                    str(target),
+                    mlflow_model=meta,
+                    signature=signature,
+                    input_example=sample_input.head(5),
+                    pip_requirements=_requirements(flavor),
+                )
+            self.client.log_model_artifacts(logged.model_id, str(target))
         finally:
             shutil.rmtree(folder, ignore_errors=True)
-        n_outputs = len(getattr(model, "classes_", [0, 1]))
-        return flavor, n_outputs
+        self.client.finalize_logged_model(logged.model_id, "READY")
+        return logged.model_id
 
-    def _predict_array(self, mv: MlflowModelVersion, frame: pd.DataFrame, function: PredictFunction) -> Any:
-        import numpy as np
+    def _log_model_metrics(self, run_id: str, model_id: str, metrics: Mapping[str, float]) -> None:
+        """LoggedModel metrics, logged in the run ``run_id`` (MLflow keeps a model's metrics with the
+        run that measured them). A value the run already holds is logged with that point's time and
+        step, as MLflow's ``log_model`` does, so the run's own history gains no duplicate."""
+        from mlflow.entities import Metric
 
-        model = self._load(mv)
-        if function == "predict_proba":
-            if not hasattr(model, "predict_proba"):
-                raise InvalidInputError(f"model {mv.name} {self._kit_name(mv)} has no predict_proba")
-            return np.asarray(model.predict_proba(frame))
-        return np.asarray(model.predict(frame)).reshape(len(frame), -1)
+        latest = self.client.get_run(run_id).data.metrics
+        now = int(time.time() * 1000)
+        points = []
+        for key, value in metrics.items():
+            same = None
+            if latest.get(key) == value:
+                same = next((m for m in self.client.get_metric_history(run_id, key) if m.value == value), None)
+            timestamp, step = (same.timestamp, same.step) if same else (now, 0)
+            points.append(Metric(key, value, timestamp, step, model_id=model_id))
+        self.client.log_batch(run_id, metrics=points)
 
-    def _load(self, mv: MlflowModelVersion) -> Any:
-        key = (mv.name, mv.version)
-        if key not in self._loaded:
-            _, module = _flavor_module(mv.tags.get(_FLAVOR, "sklearn"))
-            self._loaded[key] = module.load_model(mv.source)
-        return self._loaded[key]
+    def _commit(self, name: str, number: str, kit_version: str, make_default: bool) -> None:
+        """Make a pending version the kit's ``kit_version``: aliases first, then drop the mark."""
+        self.client.set_registered_model_alias(name, version_alias(kit_version), number)
+        if make_default or self._aliases(name).get(DEFAULT_ALIAS) is None:
+            self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
+        self.client.delete_model_version_tag(name, number, _PENDING)
 
-    def _resolve(self, model_name: str, version: str | None) -> MlflowModelVersion:
-        name = self._require_model(model_name)
-        if version is not None:
-            mv = self._find_version(name, names.model_version(version))
-            assert mv is not None
-            return mv
-        number = self._default_number(name)
-        if number is None:
-            raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
-        return self.client.get_model_version(name, number)
+    def _delete_version(self, mv: VersionRecord) -> None:
+        """Delete a version, then its LoggedModel (claimed first: a kill in between leaves an
+        orphan of a dead process, which ``_heal`` removes)."""
+        model_id = logged_model_id(mv.source)
+        if model_id:
+            self._claim([model_id])
+        self.client.delete_model_version(mv.name, mv.number)
+        if model_id:
+            purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=[model_id])
 
-    def _require_model(self, model_name: str) -> str:
-        from mlflow.exceptions import MlflowException
+    def _claim(self, model_ids: list[str]) -> None:
+        for model_id in model_ids:
+            with contextlib.suppress(Exception):  # a model already gone needs no claim
+                self.client.set_logged_model_tags(model_id, {_OWNER: ProcessOwner.current().to_text()})
 
-        name = names.identifier(model_name, "model")
-        try:
-            self.client.get_registered_model(name)
-        except MlflowException as exc:
-            raise NotFoundError(f"model {name} is not registered") from exc
-        return name
+    def _heal(self, name: str) -> None:
+        """Finish or undo what killed processes left on model ``name`` (see the module docstring)."""
+        versions = self._records_of(name)
+        committed = {_kit_name(v) for v in versions if _PENDING not in v.tags}
+        for mv in versions:
+            if _PENDING not in mv.tags:
+                continue
+            pending = _Pending.from_text(mv.tags[_PENDING])
+            if not pending.abandoned():
+                continue  # its process is still registering it
+            kit_version = mv.tags.get(_VERSION, f"V{mv.number}")
+            if kit_version in committed:
+                self._delete_version(mv)  # killed before the old version was deleted: the old one stays
+            else:
+                self._commit(name, mv.number, kit_version, pending.make_default)  # killed after: finish
+                committed.add(kit_version)
+        self._purge_orphans(name, {logged_model_id(v.source) for v in self._records_of(name)})
 
-    def _find_version(self, name: str, kit_version: str, missing_ok: bool = False) -> MlflowModelVersion | None:
-        for mv in self.client.search_model_versions(f"name = '{name}'"):
-            if self._kit_name(mv) == kit_version:
-                return mv
-        if missing_ok:
-            return None
-        raise NotFoundError(f"model {name} has no version {kit_version}")
+    def _purge_orphans(self, name: str, used: set[str | None]) -> None:
+        experiments = [e.experiment_id for e in self.client.search_experiments()]
+        if not experiments:
+            return
+        orphans = [
+            m.model_id
+            for m in self.client.search_logged_models(experiments, filter_string=f"tags.`{_MODEL}` = '{name}'")
+            if m.model_id not in used and _abandoned(m.tags.get(_OWNER))
+        ]
+        if orphans:
+            purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=orphans)
 
-    def _default_number(self, name: str) -> str | None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self.client.get_registered_model(name).aliases.get(DEFAULT_ALIAS)
-        except MlflowException:
-            return None
-
-    def _experiment_for(self, run: Run | None) -> str:
-        if run is not None:
-            return self.client.get_run(run.run_id).info.experiment_id
-        from mlflow.tracking.default_experiment import DEFAULT_EXPERIMENT_ID
-
-        return DEFAULT_EXPERIMENT_ID
-
-    def _undo(self, name: str, created_model: bool, model_id: str | None, version: MlflowModelVersion | None) -> None:
+    def _undo(self, name: str, created_model: bool, model_id: str | None, number: str | None) -> None:
         steps = []
-        if version is not None:
-            steps.append(lambda: self.client.delete_model_version(name, version.version))
+        if number is not None:
+            steps.append(lambda: self.client.delete_model_version(name, number))
         if model_id is not None:
-            steps.append(lambda: self.client.delete_logged_model(model_id))
+            steps.append(lambda: purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=[model_id]))
         if created_model:
             steps.append(lambda: self.client.delete_registered_model(name))
         for step in steps:
@@ -328,27 +444,163 @@ class LocalRegistry(Registry):
             except Exception:  # noqa: BLE001 - best effort; the original error is what matters
                 pass
 
-    @staticmethod
-    def _kit_name(mv: MlflowModelVersion) -> str:
-        return mv.tags.get(_VERSION) or f"V{mv.version}"
+    # Reading.
 
-    def _version(self, mv: MlflowModelVersion, default_number: str | None) -> ModelVersion:
-        tags = mv.tags
-        run = None
-        if mv.run_id:
-            run = RunRef(tags.get(_EXPERIMENT, ""), tags.get(_RUN_NAME, ""), mv.run_id)
-        return ModelVersion(
-            model=mv.name,
-            version=self._kit_name(mv),
-            comment=mv.description or "",
-            metrics={k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)},
-            is_default=default_number == mv.version,
-            run=run,
-            training_set=tags.get(_TRAINING_SET),
-            feature_views=tuple(FeatureViewRef(n, v) for n, v in json.loads(tags.get(_FEATURE_VIEWS, "[]"))),
-            feature_names=tuple(json.loads(tags.get(_FEATURES, "[]"))),
-            created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000) if mv.creation_timestamp else None,
+    def _versions(self, records: RecordSource, name: str) -> list[ModelVersion]:
+        default = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+        found = []
+        for mv in records.versions(name):
+            if _PENDING in mv.tags:
+                continue
+            model_id = logged_model_id(mv.source)
+            found.append(_version(mv, default, records.logged_model(model_id) if model_id else None))
+        return found
+
+    def _records_of(self, name: str) -> list[VersionRecord]:
+        """Every version of ``name``, pending ones included, read through MLflow (for writes)."""
+        return sorted(
+            (version_record(mv) for mv in self.client.search_model_versions(f"name = '{name}'")),
+            key=lambda v: int(v.number),
         )
+
+    def _committed(self, name: str) -> list[VersionRecord]:
+        return [v for v in self._records_of(name) if _PENDING not in v.tags]
+
+    def _aliases(self, name: str) -> dict[str, str]:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return {alias: str(number) for alias, number in self.client.get_registered_model(name).aliases.items()}
+        except MlflowException:
+            return {}
+
+    def _find_version(
+        self, name: str, kit_version: str, missing_ok: bool = False, records: RecordSource | None = None
+    ) -> VersionRecord | None:
+        versions = (records.versions(name) if records is not None else self._records_of(name)) or []
+        for mv in versions:
+            if _PENDING not in mv.tags and _kit_name(mv) == kit_version:
+                return mv
+        if missing_ok:
+            return None
+        raise NotFoundError(f"model {name} has no version {kit_version}")
+
+    def _require_model(self, model_name: str, records: RecordSource | None = None) -> str:
+        name = names.identifier(model_name, "model")
+        if (records or self._mlflow.records()).model(name) is None:
+            raise NotFoundError(f"model {name} is not registered")
+        return name
+
+    def _resolve(self, model_name: str, version: str | None) -> tuple[VersionRecord, LoggedModelRecord]:
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        if version is not None:
+            mv = self._find_version(name, names.model_version(version), records=records)
+        else:
+            number = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+            if number is None:
+                raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
+            mv = next((v for v in records.versions(name) if v.number == number), None)
+        assert mv is not None
+        model_id = logged_model_id(mv.source)
+        logged = records.logged_model(model_id) if model_id else None
+        if logged is None:
+            raise NotFoundError(f"model {name} {_kit_name(mv)} has no logged model with its files (source {mv.source})")
+        return mv, logged
+
+    def _active_run_id(self, run_id: str | None) -> str | None:
+        """The run of a version, if it still exists (a replaced run is gone)."""
+        from mlflow.exceptions import MlflowException
+
+        if not run_id:
+            return None
+        try:
+            found = self.client.get_run(run_id)
+        except MlflowException:
+            return None
+        return run_id if found.info.lifecycle_stage == "active" else None
+
+    def _experiment_for(self, run: Run | None) -> str:
+        """Where a LoggedModel goes: its run's experiment; without a run, the tracker's current
+        experiment (as MLflow uses the active experiment), else MLflow's Default experiment."""
+        if run is not None:
+            return self.client.get_run(run.run_id).info.experiment_id
+        if self._mlflow.experiment_id is not None:
+            return self._mlflow.experiment_id
+        from mlflow.tracking.default_experiment import DEFAULT_EXPERIMENT_ID
+
+        return DEFAULT_EXPERIMENT_ID
+
+    def _predict_array(
+        self, mv: VersionRecord, logged: LoggedModelRecord, frame: pd.DataFrame, function: PredictFunction
+    ) -> Any:
+        import numpy as np
+
+        model = self._load(mv, logged)
+        if function == "predict_proba":
+            if not hasattr(model, "predict_proba"):
+                raise InvalidInputError(f"model {mv.name} {_kit_name(mv)} has no predict_proba")
+            return np.asarray(model.predict_proba(frame))
+        return np.asarray(model.predict(frame)).reshape(len(frame), -1)
+
+    def _load(self, mv: VersionRecord, logged: LoggedModelRecord) -> Any:
+        key = (mv.name, mv.number)
+        if key not in self._loaded:
+            _, module = _flavor_module(logged.tags.get(_FLAVOR, "sklearn"))
+            self._loaded[key] = module.load_model(logged.artifact_location)
+        return self._loaded[key]
+
+
+@dataclass(frozen=True)
+class _NoModel:
+    aliases: Mapping[str, str]
+
+
+_NO_MODEL = _NoModel({})
+
+
+def _kit_name(mv: VersionRecord) -> str:
+    return mv.tags.get(_VERSION) or f"V{mv.number}"
+
+
+def _abandoned(owner_text: str | None) -> bool:
+    owner = ProcessOwner.from_text(owner_text)
+    return owner is None or owner.is_gone()
+
+
+def _split_metrics(metrics: Mapping[str, Any], *, with_run: bool) -> tuple[dict[str, float], dict[str, Any]]:
+    """(LoggedModel metrics, tag metrics): numbers become LoggedModel metrics when there is a run
+    to log them in; everything else (a confusion matrix, say) stays a tag."""
+    numeric: dict[str, float] = {}
+    other: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if with_run and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            numeric[key] = float(value)
+        else:
+            other[key] = value
+    return numeric, other
+
+
+def _version(mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None) -> ModelVersion:
+    tags = mv.tags
+    run = None
+    if mv.run_id:
+        run = RunRef(tags.get(_EXPERIMENT, ""), tags.get(_RUN_NAME, ""), mv.run_id)
+    metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)}
+    if logged is not None:
+        metrics.update(logged.metrics)
+    return ModelVersion(
+        model=mv.name,
+        version=_kit_name(mv),
+        comment=mv.description,
+        metrics=metrics,
+        is_default=default_number == mv.number,
+        run=run,
+        training_set=tags.get(_TRAINING_SET),
+        feature_views=tuple(FeatureViewRef(n, v) for n, v in json.loads(tags.get(_FEATURE_VIEWS, "[]"))),
+        feature_names=tuple(json.loads(logged.tags.get(_FEATURES, "[]"))) if logged else (),
+        created_at=datetime.fromtimestamp(mv.created_ms / 1000) if mv.created_ms else None,
+    )
 
 
 def _flavor(model: Any) -> tuple[str, Any]:

@@ -3,6 +3,12 @@
 Anything the MLflow UI or an MLflow client reads works on what this writes: runs carry their
 params, metrics, artifacts and, as MLflow dataset inputs, the training set and feature view
 versions they used. Run names are kept unique within an experiment (MLflow does not insist).
+
+Experiments open in the MLflow UI's model-training view (the ``mlflow.experimentKind`` tag), keep
+their artifacts in the home (never the working folder), and are deleted for good, with their runs,
+logged models and artifacts, so the name is free again and nothing is left behind. Each run records
+the process that owns it (``mlops_kit.owner``); ``set_experiment`` marks FAILED the RUNNING runs of
+processes that are gone (killed with SIGKILL, say).
 """
 
 from __future__ import annotations
@@ -16,20 +22,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
 from mlops_kit.errors import InvalidInputError, NotFoundError
+from mlops_kit.processes import ProcessOwner
 from mlops_kit.tracker import Tracker
 from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStatus
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
-    from mlflow.entities import Run as MlflowRun
 
     from mlops_kit.adapters.local.home import LocalPaths
+    from mlops_kit.adapters.local.mlflow_records import RecordSource, RunRecord
     from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 _TAG_KIND = "mlops_kit.kind"
 _TAG_NAME = "mlops_kit.name"
 _TAG_VERSION = "mlops_kit.version"
+_TAG_OWNER = "mlops_kit.owner"
+_TAG_DELETING = "mlops_kit.deleting"
+_NOTE = "mlflow.note.content"  # the run's description in the MLflow UI
+#: The experiment tag the MLflow UI reads to choose its view, and its value for model training
+#: (``ExperimentKind.CUSTOM_MODEL_DEVELOPMENT`` in MLflow 3's UI; without it the UI guesses, and an
+#: experiment with no traces opens in the GenAI view).
+EXPERIMENT_KIND = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
 
 
 class LocalTracker(Tracker):
@@ -44,15 +60,48 @@ class LocalTracker(Tracker):
 
     def _create_experiment(self, name: str) -> Experiment:
         found = self.client.get_experiment_by_name(name)
+        if found is not None and found.lifecycle_stage == "deleted":
+            if _TAG_DELETING not in found.tags:
+                raise InvalidInputError(
+                    f"experiment {name} was deleted outside the kit (id {found.experiment_id}) and MLflow keeps "
+                    f"its name taken: restore it with `mlflow experiments restore --experiment-id "
+                    f"{found.experiment_id}`, or remove it for good with `mlflow gc --experiment-ids {found.experiment_id}`"
+                )
+            self._purge_experiment(found.experiment_id)  # a delete that a kill interrupted: finish it
+            found = None
         if found is None:
-            location = (self.paths.artifact_root / name).as_uri() if self.paths.owns_mlflow_store else None
-            experiment_id = self.client.create_experiment(name, artifact_location=location)
-            return Experiment(name, experiment_id)
-        return Experiment(name, found.experiment_id)
+            experiment_id = self.client.create_experiment(
+                name,
+                artifact_location=self.paths.experiment_artifact_location(name),
+                tags={EXPERIMENT_KIND: MODEL_TRAINING},
+            )
+        else:
+            experiment_id = found.experiment_id
+            if EXPERIMENT_KIND not in found.tags:
+                self.client.set_experiment_tag(experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
+        self._mlflow.experiment_id = experiment_id
+        self._fail_abandoned_runs(experiment_id)
+        return Experiment(name, experiment_id)
+
+    def _fail_abandoned_runs(self, experiment_id: str) -> None:
+        """Mark FAILED the RUNNING runs whose process is gone; runs of live processes, of other
+        hosts, or with no recorded owner are left alone."""
+        for run in self.client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+            owner = ProcessOwner.from_text(run.data.tags.get(_TAG_OWNER))
+            if owner is None or not owner.is_gone():
+                continue
+            if _NOTE not in run.data.tags:
+                self.client.set_tag(
+                    run.info.run_id,
+                    _NOTE,
+                    f"Marked FAILED by mlops_kit: process {owner.pid} on {owner.host} ended while this run was "
+                    "still RUNNING (it was killed, or its machine stopped).",
+                )
+            self.client.set_terminated(run.info.run_id, status="FAILED")
 
     def _begin_run(self, experiment: str, name: str) -> RunRef:
         experiment_id = self._experiment_id(experiment)
-        run = self.client.create_run(experiment_id, run_name=name)
+        run = self.client.create_run(experiment_id, run_name=name, tags={_TAG_OWNER: ProcessOwner.current().to_text()})
         return RunRef(experiment, name, run.info.run_id)
 
     def _finish_run(self, ref: RunRef, status: RunStatus) -> None:
@@ -111,14 +160,13 @@ class LocalTracker(Tracker):
         self.client.log_inputs(ref.run_id, datasets=datasets)
 
     def list_experiments(self) -> list[Experiment]:
-        return sorted(
-            (Experiment(e.name, e.experiment_id) for e in self.client.search_experiments()), key=lambda e: e.name
-        )
+        experiments = self._mlflow.records().experiments()
+        return sorted((Experiment(e.name, e.experiment_id) for e in experiments), key=lambda e: e.name)
 
     def list_runs(self, experiment: str | None = None) -> list[Run]:
         name = self._experiment_name(experiment)
-        runs = self.client.search_runs([self._experiment_id(name)], order_by=["attributes.start_time ASC"])
-        return [_run(name, r) for r in runs]
+        records = self._mlflow.records()
+        return [_run(name, r) for r in records.runs(self._experiment_id(name, records))]
 
     def get_run(self, name: str, experiment: str | None = None) -> Run:
         return _run(self._experiment_name(experiment), self._find(name, experiment))
@@ -128,7 +176,7 @@ class LocalTracker(Tracker):
         found: list[Artifact] = []
         pending = [path]
         while pending:
-            for info in self.client.list_artifacts(run.info.run_id, pending.pop()):
+            for info in self.client.list_artifacts(run.run_id, pending.pop()):
                 found.append(Artifact(info.path, info.is_dir, info.file_size))
                 if info.is_dir:
                     pending.append(info.path)
@@ -140,48 +188,73 @@ class LocalTracker(Tracker):
         run = self._find(run_name, experiment)
         Path(dst).mkdir(parents=True, exist_ok=True)
         try:
-            local = self.client.download_artifacts(run.info.run_id, path, str(dst))
+            local = self.client.download_artifacts(run.run_id, path, str(dst))
         except (MlflowException, OSError) as exc:
             raise NotFoundError(f"run {run_name.upper()} has no artifact {path!r}") from exc
         return Path(local)
 
     def delete_run(self, name: str, experiment: str | None = None) -> None:
-        self.client.delete_run(self._find(name, experiment).info.run_id)
+        purge(self.client, self.paths.artifact_root, run_ids=[self._find(name, experiment).run_id])
 
     def delete_experiment(self, name: str) -> None:
+        """Delete the experiment for good: runs, logged models, artifacts; the name is free again.
+
+        Raises:
+            NotFoundError: no such experiment.
+            InvalidInputError: registered model versions use models logged in it (delete them first).
+        """
         canonical = names.identifier(name, "experiment")
         experiment_id = self._experiment_id(canonical)
-        for run in self.client.search_runs([experiment_id]):
-            self.client.delete_run(run.info.run_id)
-        # MLflow keeps a deleted experiment's name taken; rename it first so the name is free again.
-        self.client.rename_experiment(experiment_id, f"{canonical}__DELETED_{experiment_id}")
-        self.client.delete_experiment(experiment_id)
+        models = {m.model_id for m in self.client.search_logged_models([experiment_id])}
+        in_use = sorted(
+            f"{mv.name} version {mv.version}"
+            for mv in self.client.search_model_versions()
+            if logged_model_id(mv.source) in models
+        )
+        if in_use:
+            raise InvalidInputError(
+                f"experiment {canonical} holds the models of registered versions ({', '.join(in_use)}): "
+                "delete those versions or models first"
+            )
+        self.client.set_experiment_tag(experiment_id, _TAG_DELETING, "true")
+        self._purge_experiment(experiment_id)
         if self._experiment == canonical:
             self._experiment = None
+            self._mlflow.experiment_id = None
+
+    def _purge_experiment(self, experiment_id: str) -> None:
+        from mlflow.entities import ViewType
+
+        runs = self.client.search_runs([experiment_id], run_view_type=ViewType.ALL)
+        models = self.client.search_logged_models([experiment_id])
+        purge(
+            self.client,
+            self.paths.artifact_root,
+            run_ids=[r.info.run_id for r in runs],
+            logged_model_ids=[m.model_id for m in models],
+            experiment_id=experiment_id,
+        )
 
     # Internals.
 
     def _experiment_name(self, experiment: str | None) -> str:
         return names.identifier(experiment, "experiment") if experiment else self.experiment
 
-    def _experiment_id(self, name: str) -> str:
-        found = self.client.get_experiment_by_name(name)
-        if found is None or found.lifecycle_stage == "deleted":
+    def _experiment_id(self, name: str, records: RecordSource | None = None) -> str:
+        found = (records or self._mlflow.records()).experiment(name)
+        if found is None:
             raise NotFoundError(f"experiment {name} does not exist")
         return found.experiment_id
 
-    def _find(self, name: str, experiment: str | None) -> MlflowRun:
+    def _find(self, name: str, experiment: str | None) -> RunRecord:
+        """The run called ``name`` (the newest, should plain MLflow have made several)."""
         run_name = names.identifier(name, "run name")
         experiment_name = self._experiment_name(experiment)
-        runs = self.client.search_runs(
-            [self._experiment_id(experiment_name)],
-            filter_string=f"attributes.run_name = '{run_name}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
+        records = self._mlflow.records()
+        runs = records.runs(self._experiment_id(experiment_name, records), run_name)
         if not runs:
             raise NotFoundError(f"experiment {experiment_name} has no run called {run_name}")
-        return runs[0]
+        return runs[-1]
 
 
 def _param_text(value: Any) -> str:
@@ -193,23 +266,21 @@ def _param_text(value: Any) -> str:
         return str(value)
 
 
-def _run(experiment: str, run: MlflowRun) -> Run:
-    inputs = []
-    for dataset_input in run.inputs.dataset_inputs if run.inputs else []:
-        tags = {t.key: t.value for t in dataset_input.tags}
-        if _TAG_KIND in tags:
-            inputs.append(RunInput(tags[_TAG_KIND], tags[_TAG_NAME], tags.get(_TAG_VERSION)))
-    status = {"FINISHED": RunStatus.FINISHED, "RUNNING": RunStatus.RUNNING}.get(run.info.status, RunStatus.FAILED)
+def _run(experiment: str, run: RunRecord) -> Run:
+    inputs = [
+        RunInput(tags[_TAG_KIND], tags[_TAG_NAME], tags.get(_TAG_VERSION)) for tags in run.input_tags if _TAG_KIND in tags
+    ]
+    status = {"FINISHED": RunStatus.FINISHED, "RUNNING": RunStatus.RUNNING}.get(run.status, RunStatus.FAILED)
     return Run(
         experiment=experiment,
-        name=run.info.run_name,
-        run_id=run.info.run_id,
+        name=run.name,
+        run_id=run.run_id,
         status=status,
-        params=dict(run.data.params),
-        metrics=dict(run.data.metrics),
+        params=dict(run.params),
+        metrics=dict(run.metrics),
         inputs=tuple(inputs),
-        start_time=_time(run.info.start_time),
-        end_time=_time(run.info.end_time),
+        start_time=_time(run.start_ms),
+        end_time=_time(run.end_ms),
     )
 
 

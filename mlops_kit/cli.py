@@ -164,9 +164,12 @@ def _lab_viewer(args: argparse.Namespace) -> int:
 def _lab_cleanup(args: argparse.Namespace) -> int:
     from mlops_kit.examples import churn_workflow
 
-    removed = churn_workflow.cleanup(_connect(args.backend))
-    print("removed:" if removed else "nothing of the lab's was there")
-    for item in removed:
+    report = churn_workflow.cleanup(_connect(args.backend))
+    print("removed:" if report.removed else "nothing of the lab's was there")
+    for item in report.removed:
+        print(f"  {item}")
+    print("kept:")
+    for item in report.kept:
         print(f"  {item}")
     return 0
 

@@ -113,7 +113,7 @@ def test_three_named_runs_with_metrics_artifacts_and_inputs(lab) -> None:  # noq
     backend, _ = lab
     tracker = backend.tracker
     runs = {r.name: r for r in tracker.list_runs(EXPERIMENT)}
-    assert set(runs) == {"BASELINE", "DEEPTREE", "CONSERVATIVE"}
+    assert set(runs) == {"BASELINE", "DEEPTREE", "CONSERVATIVE", churn_workflow.V2_RUN}
     for name, params in churn_workflow.RUNS.items():
         run = runs[name]
         assert run.status is mlops_kit.RunStatus.FINISHED
@@ -210,8 +210,11 @@ def test_rerun_then_cleanup(lab) -> None:  # noqa: ANN001
 
     other = "PREP_DATA.NOT_THE_LABS"
     backend.warehouse.write_table(other, pd.DataFrame({"A": [1]}))
-    removed = churn_workflow.cleanup(backend)
-    assert f"model {MODEL}" in removed and f"experiment {EXPERIMENT}" in removed
+    report = churn_workflow.cleanup(backend, out)
+    assert any(item.startswith(f"model {MODEL}") for item in report.removed)
+    assert any(item.startswith(f"experiment {EXPERIMENT}") for item in report.removed)
+    assert any("schemas" in item for item in report.kept)
+    assert not out.exists()  # the output folder held only what the lab wrote
     assert backend.warehouse.list_tables("PREP_DATA") == ["NOT_THE_LABS"]  # nothing else was touched
     for schema in ("FEATURE_STORE", "MODEL_REGISTRY", "ANALYTICS"):
         assert [t for t in backend.warehouse.list_tables(schema) if not t.startswith("MLOPS_KIT_")] == []
@@ -219,4 +222,4 @@ def test_rerun_then_cleanup(lab) -> None:  # noqa: ANN001
     assert backend.feature_store.list_entities() == []
     assert all(m.name != MODEL for m in backend.registry.list_models())
     assert all(e.name != EXPERIMENT for e in backend.tracker.list_experiments())
-    assert churn_workflow.cleanup(backend) == []  # a second cleanup finds nothing
+    assert churn_workflow.cleanup(backend, out).removed == []  # a second cleanup finds nothing

@@ -51,7 +51,7 @@ from threadpoolctl import threadpool_limits
 from mlops_kit.adapters.local.sql import extract_model_calls, to_duckdb
 from mlops_kit.adapters.snowflake import connect_snowflake
 from mlops_kit.examples import churn_sql, churn_workflow
-from mlops_kit.examples.churn_workflow import EXPERIMENT, MODEL, RUNS, Options
+from mlops_kit.examples.churn_workflow import EXPERIMENT, MODEL, RUNS, V2_RUN, Options
 
 DATABASE = "MLOPS_HOL_DB"
 TRAINING_TABLE = f"{DATABASE}.FEATURE_STORE.TRAINING_DATASET_V1"
@@ -507,7 +507,7 @@ def test_lab_runs_every_step_on_the_snowflake_adapter(lab_run: tuple[FakeSnowfla
         assert f"== Step {step}:" in out and f"(step {step} took" in out
     assert "== Done in" in out and "on the snowflake backend" in out
 
-    # The ordered ML calls: entity, v1, v2, training set, three runs, V1, V2, default, inference.
+    # The ordered ML calls: entity, v1, v2, training set, three runs, V1, V2 from its own run, default, inference.
     best = max(RUNS, key=lambda r: backend.tracker.get_run(r, EXPERIMENT).metrics["f1_score"])
     default = fake.defaults[MODEL]
     other = "V1" if default == "V2" else "V2"
@@ -532,6 +532,12 @@ def test_lab_runs_every_step_on_the_snowflake_adapter(lab_run: tuple[FakeSnowfla
         *per_run("DEEPTREE"),
         *per_run("CONSERVATIVE"),
         ("registry.log_model", "V1"),
+        ("tracking.set_experiment", EXPERIMENT),
+        ("tracking.start_run", V2_RUN),
+        ("tracking.log_params", "params"),
+        ("tracking.log_params", "inputs"),
+        ("tracking.log_metrics",),
+        ("tracking.end_run", V2_RUN, "FINISHED"),
         ("registry.log_model", "V2"),
         ("Model.default=", other),
         ("Model.default=", default),
@@ -554,7 +560,10 @@ def test_lab_runs_every_step_on_the_snowflake_adapter(lab_run: tuple[FakeSnowfla
         "spine_timestamp_col": None,
         "spine_label_cols": ["IS_CHURNED"],
     }
-    fake.tracking.set_experiment.assert_called_once_with(EXPERIMENT, database_name=DATABASE, schema_name="EXPERIMENTS")
+    # Steps 4 and 5 each set the experiment (either can run alone).
+    assert fake.tracking.set_experiment.call_args_list == [
+        mock.call(EXPERIMENT, database_name=DATABASE, schema_name="EXPERIMENTS")
+    ] * 2
     params = {run: fake.experiments[f"{DATABASE}.EXPERIMENTS.{EXPERIMENT}"][run]["params"] for run in RUNS}
     for run, values in RUNS.items():
         assert {k: params[run][k] for k in values} == {k: str(v) for k, v in values.items()}
@@ -584,11 +593,12 @@ def test_lab_runs_every_step_on_the_snowflake_adapter(lab_run: tuple[FakeSnowfla
         {"function_name": "predict"},
     ]
 
-    # What the lab wrote to the warehouse, in order, and what those tables hold.
+    # What the lab wrote to the warehouse, in order, and what those tables hold. Step 0 loads both
+    # raw tables into staging tables first, then puts them in place.
     written = [(c.kwargs["schema"], c.args[1]) for c in fake.session.write_pandas.call_args_list]
     assert written == [
-        ("PREP_DATA", "CUSTOMERS"),
-        ("PREP_DATA", "ORDERS"),
+        ("PREP_DATA", "CUSTOMERS__MLOPS_KIT_STAGE"),
+        ("PREP_DATA", "ORDERS__MLOPS_KIT_STAGE"),
         ("FEATURE_STORE", "MODEL_PREDICTIONS_V1"),
         ("FEATURE_STORE", "EXPERIMENT_RESULTS"),
         ("MODEL_REGISTRY", "MODEL_LINEAGE"),
@@ -619,7 +629,7 @@ def test_lab_runs_every_step_on_the_snowflake_adapter(lab_run: tuple[FakeSnowfla
     ).fetchall()
     assert lineage == [
         ("V1", "v2", "FEATURE_STORE.TRAINING_DATASET_V1", best),
-        ("V2", "v2", "FEATURE_STORE.TRAINING_DATASET_V1", None),
+        ("V2", "v2", "FEATURE_STORE.TRAINING_DATASET_V1", V2_RUN),
     ]
     served = fake.versions[MODEL][default]["model"]
     predicted_churners = int(served.predict(split.x_test).sum())

@@ -69,7 +69,7 @@ class RecordSource(Protocol):
         """The active experiment called ``name``."""
 
     def experiments(self) -> list[ExperimentRecord]:
-        """Every active experiment."""
+        """Every active experiment, by name."""
 
     def runs(self, experiment_id: str, name: str | None = None) -> list[RunRecord]:
         """Active runs of an experiment (only those called ``name`` when given), oldest first."""
@@ -109,7 +109,8 @@ class ClientRecords:
         return ExperimentRecord(found.experiment_id, found.name, dict(found.tags))
 
     def experiments(self) -> list[ExperimentRecord]:
-        return [ExperimentRecord(e.experiment_id, e.name, dict(e.tags)) for e in self.client.search_experiments()]
+        found = [ExperimentRecord(e.experiment_id, e.name, dict(e.tags)) for e in self.client.search_experiments()]
+        return sorted(found, key=lambda e: e.name)
 
     def runs(self, experiment_id: str, name: str | None = None) -> list[RunRecord]:
         query = f"attributes.run_name = '{name}'" if name else ""

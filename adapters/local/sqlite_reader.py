@@ -79,7 +79,7 @@ class SqliteRecords:
 
     def _experiments(self, condition: str, parameters: tuple[object, ...]) -> list[ExperimentRecord]:
         rows = self._rows(
-            f"SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active' {condition} ORDER BY experiment_id",
+            f"SELECT experiment_id, name FROM experiments WHERE lifecycle_stage = 'active' {condition} ORDER BY name",
             parameters,
         )
         tags: dict[str, dict[str, str]] = {str(r[0]): {} for r in rows}

@@ -287,13 +287,14 @@ def _ui(args: argparse.Namespace) -> int:
     import subprocess
 
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
+    from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE
 
     paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", paths.tracking_uri,
                "--registry-store-uri", paths.registry_uri, "--host", args.host, "--port", str(args.port)]  # fmt: skip
     if paths.owns_mlflow_store:
         command += ["--default-artifact-root", paths.artifact_root.as_uri()]
-    print(f"MLflow UI on http://{args.host}:{args.port} for {paths.tracking_uri} (Ctrl-C stops it)")
+    print(f"MLflow UI on http://{args.host}:{args.port}/{UI_START_PAGE} for {paths.tracking_uri} (Ctrl-C stops it)")
     return subprocess.call(command, env=os.environ.copy())
 
 

@@ -13,7 +13,7 @@ from filelock import FileLock
 
 from mlops_kit.adapters.local.feature_store import LocalFeatureStore
 from mlops_kit.adapters.local.home import LocalPaths, resolve_home
-from mlops_kit.adapters.local.mlflow_store import MlflowConnection
+from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE, MlflowConnection
 from mlops_kit.adapters.local.registry import LocalRegistry
 from mlops_kit.adapters.local.tracker import LocalTracker
 from mlops_kit.adapters.local.warehouse import LocalWarehouse
@@ -48,7 +48,7 @@ def connect_local(
             "DuckDB database": str(paths.duckdb_file),
             "MLflow tracking store": paths.tracking_uri,
             "MLflow artifacts": str(paths.artifact_root),
-            "MLflow UI": "mlops-kit ui  (then open http://127.0.0.1:5000)",
+            "MLflow UI": f"mlops-kit ui  (then open http://127.0.0.1:5000/{UI_START_PAGE})",
         },
         lock_factory=exclusive,
         warm_up_hook=mlflow.warm_up,

@@ -74,6 +74,9 @@ class RecordSource(Protocol):
     def runs(self, experiment_id: str, name: str | None = None) -> list[RunRecord]:
         """Active runs of an experiment (only those called ``name`` when given), oldest first."""
 
+    def run_names(self, run_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """(experiment name, run name) of each active run among ``run_ids``."""
+
     def model(self, name: str) -> ModelRecord | None: ...
 
     def models(self) -> list[ModelRecord]: ...
@@ -116,6 +119,19 @@ class ClientRecords:
         query = f"attributes.run_name = '{name}'" if name else ""
         found = self.client.search_runs([experiment_id], filter_string=query, order_by=["attributes.start_time ASC"])
         return [_run_record(run) for run in found]
+
+    def run_names(self, run_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        from mlflow.exceptions import MlflowException
+
+        names: dict[str, tuple[str, str]] = {}
+        for run_id in set(run_ids):
+            try:
+                run = self.client.get_run(run_id)
+            except MlflowException:
+                continue
+            if run.info.lifecycle_stage == "active":
+                names[run_id] = (self.client.get_experiment(run.info.experiment_id).name, run.info.run_name)
+        return names
 
     def model(self, name: str) -> ModelRecord | None:
         from mlflow.exceptions import MlflowException

@@ -31,6 +31,11 @@ if TYPE_CHECKING:
 
     from mlops_kit.adapters.local.home import LocalPaths
 
+#: Where to open the MLflow UI on the kit's store. MLflow 3.17's UI picks the GenAI or the Model
+#: training view with a switch kept in the browser (GenAI unless chosen), which this query sets; UIs
+#: without the switch read each experiment's ``mlflow.experimentKind`` tag, which the tracker sets.
+UI_START_PAGE = "#/experiments?workflowType=machine_learning"
+
 _clients: dict[tuple[str, str], MlflowClient] = {}
 _clients_lock = threading.Lock()
 

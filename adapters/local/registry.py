@@ -66,8 +66,6 @@ DEFAULT_ALIAS = "default"
 VERSION_ALIAS_PREFIX = "kit-"
 # Tags of a model version.
 _VERSION = "mlops_kit.version"
-_EXPERIMENT = "mlops_kit.experiment"
-_RUN_NAME = "mlops_kit.run_name"
 _TRAINING_SET = "mlops_kit.training_set"
 _FEATURE_VIEWS = "mlops_kit.feature_views"
 _METRIC = "mlops_kit.metric."
@@ -78,6 +76,7 @@ _FLAVOR = "mlops_kit.flavor"
 _FEATURES = "mlops_kit.feature_names"
 _CLASSES = "mlops_kit.n_outputs"
 _OWNER = "mlops_kit.owner"
+_MODEL_VERSIONS = "mlflow.modelVersions"  # MLflow's own link from a LoggedModel to its versions
 
 
 def version_alias(version: str) -> str:
@@ -150,8 +149,6 @@ class LocalRegistry(Registry):
         )
 
         tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
-        if run is not None:
-            tags.update({_EXPERIMENT: run.experiment, _RUN_NAME: run.name})
         if training_set is not None:
             tags[_FEATURE_VIEWS] = json.dumps([[r.name, r.version] for r in training_set.feature_views])
             if training_set.table:
@@ -383,6 +380,9 @@ class LocalRegistry(Registry):
         self.client.set_registered_model_alias(name, version_alias(kit_version), number)
         if make_default or self._aliases(name).get(DEFAULT_ALIAS) is None:
             self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
+        model_id = logged_model_id(self.client.get_model_version(name, number).source)
+        if model_id:  # as mlflow.register_model records it: the LoggedModel page links its version
+            self.client.set_logged_model_tags(model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])})
         self.client.delete_model_version_tag(name, number, _PENDING)
 
     def _delete_version(self, mv: VersionRecord) -> None:
@@ -448,12 +448,13 @@ class LocalRegistry(Registry):
 
     def _versions(self, records: RecordSource, name: str) -> list[ModelVersion]:
         default = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+        versions = [mv for mv in records.versions(name) if _PENDING not in mv.tags]
+        runs = records.run_names(mv.run_id for mv in versions if mv.run_id)
         found = []
-        for mv in records.versions(name):
-            if _PENDING in mv.tags:
-                continue
+        for mv in versions:
             model_id = logged_model_id(mv.source)
-            found.append(_version(mv, default, records.logged_model(model_id) if model_id else None))
+            logged = records.logged_model(model_id) if model_id else None
+            found.append(_version(mv, default, logged, runs.get(mv.run_id or "", ("", ""))))
         return found
 
     def _records_of(self, name: str) -> list[VersionRecord]:
@@ -581,11 +582,12 @@ def _split_metrics(metrics: Mapping[str, Any], *, with_run: bool) -> tuple[dict[
     return numeric, other
 
 
-def _version(mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None) -> ModelVersion:
+def _version(
+    mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None, run_names: tuple[str, str]
+) -> ModelVersion:
+    """A kit version; ``run_names`` are the experiment and run of its run ("" when it is gone)."""
     tags = mv.tags
-    run = None
-    if mv.run_id:
-        run = RunRef(tags.get(_EXPERIMENT, ""), tags.get(_RUN_NAME, ""), mv.run_id)
+    run = RunRef(run_names[0], run_names[1], mv.run_id) if mv.run_id else None
     metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)}
     if logged is not None:
         metrics.update(logged.metrics)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mlops_kit.adapters.local.mlflow_records import (
@@ -133,6 +133,17 @@ class SqliteRecords:
             )
             for run_id, run_name, status, start, end in rows
         ]
+
+    def run_names(self, run_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        ids = tuple(set(run_ids))
+        if not ids:
+            return {}
+        rows = self._rows(
+            "SELECT r.run_uuid, e.name, r.name FROM runs r JOIN experiments e ON e.experiment_id = r.experiment_id "
+            f"WHERE r.lifecycle_stage = 'active' AND r.run_uuid IN ({','.join('?' * len(ids))})",
+            ids,
+        )
+        return {run_id: (experiment, run) for run_id, experiment, run in rows}
 
     # Registered models, versions and logged models.
 

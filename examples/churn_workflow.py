@@ -4,8 +4,9 @@
     python examples/churn_workflow.py --backend snowflake
 
 Steps: 0 setup and load, 1 explore and label, 2 feature store, 3 training (search, SHAP),
-4 experiment tracking (three runs), 5 registry, inference, SQL call, lineage. ``--from``/``--to``
-run a part; every step reads what it needs from the stores, so a later step can run alone.
+4 experiment tracking (three runs), 5 registry (V2 trained in a run of its own), inference, SQL call,
+lineage. ``--from``/``--to`` run a part; every step reads what it needs from the stores, so a later
+step can run alone.
 
 Rerun policy: running the lab again replaces what it made. Tables are rewritten, feature view
 versions with an identical definition are reused, runs and model versions of the same name are

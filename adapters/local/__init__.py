@@ -43,7 +43,7 @@ def connect_local(
         feature_store=LocalFeatureStore(warehouse, feature_store_schema),
         tracker=LocalTracker(mlflow, paths),
         registry=registry,
-        raw={"paths": paths, "mlflow": mlflow},
+        raw={"paths": paths, "mlflow": mlflow, "close": mlflow.close},
         locations={
             "DuckDB database": str(paths.duckdb_file),
             "MLflow tracking store": paths.tracking_uri,

@@ -1,19 +1,24 @@
 """What the local tracker and registry read from MLflow, as plain records, from either source.
 
 The tracker and registry turn these records into the kit's types in one place each. The records
-come from ``ClientRecords`` (MlflowClient, any store MLflow supports) or from ``SqliteRecords`` in
-``sqlite_reader.py`` (the kit's own SQLite file read directly, without importing MLflow, which
-makes the read commands answer in a fraction of a second). ``MlflowConnection.records()`` picks one.
+come from ``SqliteRecords`` in ``sqlite_reader.py`` (the kit's own SQLite file read directly,
+without importing MLflow, which makes the read commands answer in a fraction of a second), or from
+``ClientRecords`` (MlflowClient, any store MLflow supports), which runs in the MLflow worker process
+and is reached through ``WorkerRecords``. ``MlflowConnection.records()`` picks one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from mlops_kit.adapters.local.mlflow_worker import Session, operation
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+    from mlops_kit.adapters.local.mlflow_worker import MlflowWorker
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,9 @@ class RecordSource(Protocol):
     def logged_model(self, model_id: str) -> LoggedModelRecord | None:
         """An active logged model."""
 
+    def logged_models(self, model_ids: Iterable[str]) -> dict[str, LoggedModelRecord]:
+        """The active logged models among ``model_ids``, by id."""
+
 
 def latest_metrics(points: Iterable[tuple[str, float, int, int]]) -> dict[str, float]:
     """The latest value per key of ``(key, value, timestamp, step)`` points: highest step, then
@@ -149,6 +157,10 @@ class ClientRecords:
         found = self.client.search_model_versions(f"name = '{name}'")
         return sorted((version_record(mv) for mv in found), key=lambda v: int(v.number))
 
+    def logged_models(self, model_ids: Iterable[str]) -> dict[str, LoggedModelRecord]:
+        found = {model_id: self.logged_model(model_id) for model_id in set(model_ids)}
+        return {model_id: record for model_id, record in found.items() if record is not None}
+
     def logged_model(self, model_id: str) -> LoggedModelRecord | None:
         from mlflow.exceptions import MlflowException
 
@@ -169,6 +181,49 @@ class ClientRecords:
 def _model_record(model: object) -> ModelRecord:
     aliases = {alias: str(number) for alias, number in model.aliases.items()}  # type: ignore[attr-defined]
     return ModelRecord(model.name, model.description or "", aliases)  # type: ignore[attr-defined]
+
+
+class WorkerRecords:
+    """``ClientRecords`` of the worker process, from the user's process."""
+
+    def __init__(self, worker: MlflowWorker) -> None:
+        self._worker = worker
+
+    def _read(self, method: str, *args: Any) -> Any:
+        return self._worker.call("read_records", method, *args)
+
+    def experiment(self, name: str) -> ExperimentRecord | None:
+        return self._read("experiment", name)
+
+    def experiments(self) -> list[ExperimentRecord]:
+        return self._read("experiments")
+
+    def runs(self, experiment_id: str, name: str | None = None) -> list[RunRecord]:
+        return self._read("runs", experiment_id, name)
+
+    def run_names(self, run_ids: Iterable[str]) -> dict[str, tuple[str, str]]:
+        return self._read("run_names", list(run_ids))
+
+    def model(self, name: str) -> ModelRecord | None:
+        return self._read("model", name)
+
+    def models(self) -> list[ModelRecord]:
+        return self._read("models")
+
+    def versions(self, name: str) -> list[VersionRecord]:
+        return self._read("versions", name)
+
+    def logged_model(self, model_id: str) -> LoggedModelRecord | None:
+        return self._read("logged_model", model_id)
+
+    def logged_models(self, model_ids: Iterable[str]) -> dict[str, LoggedModelRecord]:
+        return self._read("logged_models", list(model_ids))
+
+
+@operation
+def read_records(session: Session, method: str, *args: Any) -> Any:
+    """A ``ClientRecords`` read, in the worker."""
+    return getattr(ClientRecords(session.client), method)(*args)
 
 
 def version_record(mv: object) -> VersionRecord:

@@ -1,15 +1,15 @@
-"""Opening the MLflow tracking store and model registry the local backend uses.
+"""Opening the MLflow tracking store and model registry the local backend uses, and deleting from it.
 
 A fresh SQLite store runs MLflow's migrations on first use; several processes doing that at once
 all fail (measured: four of four). So the store is opened under an inter-process lock, and a new
-store of the kit's own starts as a copy of a pre-migrated template (``store_template.py``). The
-process-wide MLflow URIs are pointed at the same store, so plain MLflow code (``mlflow.xgboost.
-load_model("models:/NAME@default")``) sees what the kit wrote; the environment variables that
-``mlflow.set_tracking_uri`` also sets are put back, so they never look like the user's choice.
+store of the kit's own starts as a copy of a pre-migrated template (``store_template.py``).
 
-Importing mlflow and opening the store cost about 2 s, so the client is opened lazily, on first
-use, or in a background thread when ``MlflowConnection.warm_up()`` asks for it (the lab does, and
-prepares data and trains meanwhile).
+``MlflowConnection`` is what the tracker and registry hold: writes go to the worker process
+(``mlflow_worker.py``, which calls ``open_client``), reads come from the SQLite file directly when
+possible. Its ``client`` opens MLflow in the user's process too, for code that wants MLflow's own
+API, and points MLflow's process-wide URIs at the same store, so plain MLflow code there
+(``mlflow.xgboost.load_model("models:/NAME@default")``) sees what the kit wrote; the environment
+variables ``mlflow.set_tracking_uri`` also sets are put back, so they never look like the user's choice.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mlops_kit.adapters.local import store_template
-from mlops_kit.adapters.local.mlflow_records import ClientRecords, RecordSource
+from mlops_kit.adapters.local.mlflow_records import RecordSource, WorkerRecords
 from mlops_kit.adapters.local.sqlite_reader import SqliteRecords
 
 if TYPE_CHECKING:
@@ -99,43 +99,41 @@ def _has_default_experiment(paths: LocalPaths) -> bool:
 
 
 class MlflowConnection:
-    """The MLflow client of one local home, opened on first use or warmed up in the background."""
+    """MLflow for one local home: writes go to its worker process (``mlflow_worker.py``), reads come
+    from the SQLite file when it can be read directly, and ``client`` is an MlflowClient in this
+    process for anyone who wants MLflow's own API (it imports MLflow here)."""
 
     def __init__(self, paths: LocalPaths) -> None:
+        from mlops_kit.adapters.local.mlflow_worker import MlflowWorker
+
         self.paths = paths
         #: The experiment the tracker works in (set by ``set_experiment``): where the registry logs a
         #: model that comes with no run, as MLflow puts such a model in the active experiment.
         self.experiment_id: str | None = None
-        self._thread: threading.Thread | None = None
-        self._error: BaseException | None = None
+        self._worker = MlflowWorker(paths)
         self._reader: SqliteRecords | None = None
+
+    def warm_up(self) -> None:
+        """Start the worker process, which opens MLflow meanwhile (idempotent, returns at once)."""
+        self._worker.start()
+
+    def call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
+        """Run a worker operation (see ``mlflow_worker.operation``)."""
+        return self._worker.call(operation, *args, **kwargs)
 
     def records(self) -> RecordSource:
         """Where reads come from: the kit's own SQLite file read directly (no MLflow import) when
-        its schema is one the reader knows, else MlflowClient."""
+        its schema is one the reader knows, else MlflowClient in the worker."""
         if self._reader is None and self.paths.owns_mlflow_store and self.paths.user_registry_uri is None:
             self._reader = SqliteRecords.open(self.paths.mlflow_db)
-        return self._reader or ClientRecords(self.client)
-
-    def warm_up(self) -> None:
-        """Start opening the client in a background thread (idempotent)."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._open_in_background, name="mlops-kit-mlflow", daemon=True)
-            self._thread.start()
+        return self._reader or WorkerRecords(self._worker)
 
     @property
     def client(self) -> MlflowClient:
-        if self._thread is not None:
-            self._thread.join()
-            if self._error is not None:
-                raise self._error
         return open_client(self.paths)
 
-    def _open_in_background(self) -> None:
-        try:
-            open_client(self.paths)
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread by ``client``
-            self._error = exc
+    def close(self) -> None:
+        self._worker.close()
 
 
 def logged_model_id(source: str | None) -> str | None:

@@ -22,6 +22,11 @@ rows. The XGBoost flavor's pyfunc exposes only ``predict`` (MLflow 3.17 passes o
 arguments of ``XGBClassifier.predict``); probabilities come from the model itself:
 ``mlflow.pyfunc.load_model(uri).get_raw_model().predict_proba(rows)`` or ``mlflow.xgboost.load_model``.
 
+``LocalRegistry`` runs in the user's process and reads through ``MlflowConnection.records()``;
+what it writes, ``_Writes`` does in the MLflow worker process (``mlflow_worker.py``), reached through
+the ``@operation`` functions at the end of this file. Loading a model for predictions happens there
+too: the worker hands back the model object (an XGBoost or scikit-learn estimator).
+
 Crash safety. A (re-)registration first creates the new version marked pending (the tag
 ``mlops_kit.pending``, which every read skips), then deletes the version it replaces, then moves the
 aliases to it and drops the mark. A process killed anywhere in between leaves either the old version
@@ -48,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit import names
 from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
 from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
+from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
@@ -113,6 +119,7 @@ class LocalRegistry(Registry):
 
     @property
     def client(self) -> MlflowClient:
+        """MLflow's own client on this store, in this process (imports MLflow here)."""
         return self._mlflow.client
 
     def log_model(
@@ -128,67 +135,29 @@ class LocalRegistry(Registry):
         training_set: TrainingSet | None = None,
         overwrite: bool = False,
     ) -> ModelVersion:
-        from mlflow.exceptions import MlflowException
-
         name = names.identifier(model_name, "model")
         kit_version = names.model_version(version)
         if sample_input is None or len(sample_input) == 0:
             raise InvalidInputError(f"model {name} {kit_version}: sample_input must have at least one row")
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"model {name} {kit_version}: {type(model).__name__} has no predict method")
-        model_metrics, tag_metrics = _split_metrics(metrics or {}, with_run=run is not None)
-        self._heal(name)
-        existing = self._find_version(name, kit_version, missing_ok=True)
-        if existing is not None and not overwrite:
-            raise AlreadyExistsError(
-                f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
-            )
-        aliases = self._aliases(name)
-        make_default = aliases.get(DEFAULT_ALIAS) is None or (
-            existing is not None and aliases.get(DEFAULT_ALIAS) == existing.number
-        )
-
-        tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
+        lineage = None
         if training_set is not None:
-            tags[_FEATURE_VIEWS] = json.dumps([[r.name, r.version] for r in training_set.feature_views])
-            if training_set.table:
-                tags[_TRAINING_SET] = training_set.table
-        owner = ProcessOwner.current()
-        tags[_PENDING] = _Pending(owner, make_default).to_text()
-
-        created_model = replaced = False
-        model_id: str | None = None
-        new_number: str | None = None
-        try:
-            try:
-                self.client.get_registered_model(name)
-            except MlflowException:
-                self.client.create_registered_model(name)
-                created_model = True
-            model_id = self._log_logged_model(name, kit_version, model, sample_input, run, owner)
-            if run is not None and model_metrics:
-                self._log_model_metrics(run.run_id, model_id, model_metrics)
-            new_number = self.client.create_model_version(
-                name,
-                source=f"models:/{model_id}",
-                run_id=run.run_id if run else None,
-                tags=tags,
-                description=comment,
-                model_id=model_id,
-            ).version
-            if existing is not None:
-                self._delete_version(existing)
-                replaced = True
-            self._commit(name, new_number, kit_version, make_default)
-        except Exception as exc:
-            if not replaced:
-                self._undo(name, created_model, model_id, new_number)
-                if isinstance(exc, MlopsKitError):
-                    raise
-                raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
-            with contextlib.suppress(Exception):  # the old version is gone: finish the new one, not lose both
-                self._commit(name, new_number, kit_version, make_default)  # type: ignore[arg-type]
-            raise MlopsKitError(f"replacing {name} {kit_version} did not finish cleanly: {exc}") from exc
+            lineage = ([[r.name, r.version] for r in training_set.feature_views], training_set.table)
+        self._mlflow.call(
+            "register",
+            name,
+            kit_version,
+            model,
+            sample_input,
+            dict(metrics or {}),
+            comment,
+            (run.run_id, dict(run.params)) if run is not None else None,
+            lineage,
+            overwrite,
+            self._mlflow.experiment_id,
+        )
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
         return self.get_version(name, kit_version)
 
     def list_models(self) -> list[Model]:
@@ -214,14 +183,11 @@ class LocalRegistry(Registry):
         raise NotFoundError(f"model {name} has no version {kit_version}")
 
     def set_default(self, model_name: str, version: str) -> str | None:
-        name = self._require_model(model_name)
-        target = self._find_version(name, names.model_version(version))
-        assert target is not None
-        previous_number = self._aliases(name).get(DEFAULT_ALIAS)
-        previous = None
-        if previous_number is not None:
-            previous = next((_kit_name(v) for v in self._records_of(name) if v.number == previous_number), None)
-        self.client.set_registered_model_alias(name, DEFAULT_ALIAS, target.number)
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        target = _find_version(records.versions(name), name, names.model_version(version))
+        previous = next((v.version for v in self._versions(records, name) if v.is_default), None)
+        self._mlflow.call("set_alias", name, DEFAULT_ALIAS, target.number)
         return previous
 
     def predict(
@@ -250,40 +216,21 @@ class LocalRegistry(Registry):
 
     def set_metrics(self, model_name: str, version: str, metrics: Mapping[str, Any]) -> None:
         name = self._require_model(model_name)
-        mv = self._find_version(name, names.model_version(version))
-        assert mv is not None
-        run_id = self._active_run_id(mv.run_id)
-        model_id = logged_model_id(mv.source)
-        model_metrics, tag_metrics = _split_metrics(metrics, with_run=run_id is not None and model_id is not None)
-        if model_metrics:
-            self._log_model_metrics(run_id, model_id, model_metrics)  # type: ignore[arg-type]
-        for key, value in tag_metrics.items():
-            self.client.set_model_version_tag(name, mv.number, f"{_METRIC}{key}", json.dumps(value, default=str))
+        self._mlflow.call("set_metrics", name, names.model_version(version), dict(metrics))
 
     def delete_version(self, model_name: str, version: str) -> None:
         name = self._require_model(model_name)
-        self._heal(name)
-        mv = self._find_version(name, names.model_version(version))
-        assert mv is not None
-        others = [v for v in self._committed(name) if v.number != mv.number]
-        if self._aliases(name).get(DEFAULT_ALIAS) == mv.number and others:
-            raise InvalidInputError(
-                f"{_kit_name(mv)} is the default version of {name}: make another version the default first"
-            )
-        self._delete_version(mv)
+        self._mlflow.call("delete_version", name, names.model_version(version))
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
 
     def delete_model(self, model_name: str) -> None:
         name = self._require_model(model_name)
-        self._heal(name)
-        model_ids = [m for m in (logged_model_id(v.source) for v in self._records_of(name)) if m]
-        self._claim(model_ids)
-        self.client.delete_registered_model(name)
-        purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=model_ids)
+        self._mlflow.call("delete_model", name)
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
 
     def _run_params(self, version: ModelVersion) -> dict[str, str]:
         records = self._mlflow.records()
-        mv = self._find_version(version.model, version.version, records=records)
-        assert mv is not None
+        mv = _find_version(records.versions(version.model), version.model, version.version)
         model_id = logged_model_id(mv.source)
         logged = records.logged_model(model_id) if model_id else None
         return dict(logged.params) if logged else {}
@@ -300,35 +247,171 @@ class LocalRegistry(Registry):
             predict=lambda frame: self._predict_array(mv, logged, frame, function),
         )
 
-    # Writing.
+    # Internals.
 
-    def _log_logged_model(
-        self, name: str, version: str, model: Any, sample_input: pd.DataFrame, run: Run | None, owner: ProcessOwner
+    def _versions(self, records: RecordSource, name: str) -> list[ModelVersion]:
+        default = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+        versions = [mv for mv in records.versions(name) if _PENDING not in mv.tags]
+        runs = records.run_names(mv.run_id for mv in versions if mv.run_id)
+        logged = records.logged_models(m for m in (logged_model_id(mv.source) for mv in versions) if m)
+        return [
+            _version(mv, default, logged.get(logged_model_id(mv.source) or ""), runs.get(mv.run_id or "", ("", "")))
+            for mv in versions
+        ]
+
+    def _require_model(self, model_name: str, records: RecordSource | None = None) -> str:
+        name = names.identifier(model_name, "model")
+        if (records or self._mlflow.records()).model(name) is None:
+            raise NotFoundError(f"model {name} is not registered")
+        return name
+
+    def _resolve(self, model_name: str, version: str | None) -> tuple[VersionRecord, LoggedModelRecord]:
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        versions = records.versions(name)
+        if version is not None:
+            mv = _find_version(versions, name, names.model_version(version))
+        else:
+            number = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+            found = next((v for v in versions if v.number == number), None)
+            if found is None:
+                raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
+            mv = found
+        model_id = logged_model_id(mv.source)
+        logged = records.logged_model(model_id) if model_id else None
+        if logged is None:
+            raise NotFoundError(f"model {name} {_kit_name(mv)} has no logged model with its files (source {mv.source})")
+        return mv, logged
+
+    def _predict_array(
+        self, mv: VersionRecord, logged: LoggedModelRecord, frame: pd.DataFrame, function: PredictFunction
+    ) -> Any:
+        import numpy as np
+
+        model = self._load(mv, logged)
+        if function == "predict_proba":
+            if not hasattr(model, "predict_proba"):
+                raise InvalidInputError(f"model {mv.name} {_kit_name(mv)} has no predict_proba")
+            return np.asarray(model.predict_proba(frame))
+        return np.asarray(model.predict(frame)).reshape(len(frame), -1)
+
+    def _load(self, mv: VersionRecord, logged: LoggedModelRecord) -> Any:
+        """The stored model, loaded by MLflow's flavor in the worker, which hands the object back."""
+        key = (mv.name, mv.number)
+        if key not in self._loaded:
+            self._loaded[key] = self._mlflow.call(
+                "load_model", logged.tags.get(_FLAVOR, "sklearn"), logged.artifact_location
+            )
+        return self._loaded[key]
+
+
+class _Writes:
+    """What the registry writes, in the MLflow worker process, with its MlflowClient."""
+
+    def __init__(self, session: Session) -> None:
+        self.client = session.client
+        self.artifact_root = session.paths.artifact_root
+        self.owner = ProcessOwner.current()  # the worker: the process doing the writes
+
+    def register(
+        self,
+        name: str,
+        kit_version: str,
+        model: Any,
+        sample_input: pd.DataFrame,
+        metrics: dict[str, Any],
+        comment: str,
+        run: tuple[str, dict[str, str]] | None,
+        lineage: tuple[list[list[str]], str | None] | None,
+        overwrite: bool,
+        current_experiment: str | None,
+    ) -> None:
+
+        model_metrics, tag_metrics = _split_metrics(metrics, with_run=run is not None)
+        aliases = self.aliases(name)  # None: the model is not registered yet
+        versions = self.heal(name, aliases or {})
+        if versions is None:  # the heal changed something: read again
+            aliases, versions = self.aliases(name), self.versions(name)
+        existing = next((v for v in versions if _PENDING not in v.tags and _kit_name(v) == kit_version), None)
+        if existing is not None and not overwrite:
+            raise AlreadyExistsError(
+                f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
+            )
+        default = (aliases or {}).get(DEFAULT_ALIAS)
+        make_default = default is None or (existing is not None and default == existing.number)
+        tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
+        if lineage is not None:
+            tags[_FEATURE_VIEWS] = json.dumps(lineage[0])
+            if lineage[1]:
+                tags[_TRAINING_SET] = lineage[1]
+        tags[_PENDING] = _Pending(self.owner, make_default).to_text()
+
+        created_model = replaced = False
+        model_id: str | None = None
+        number: str | None = None
+        try:
+            if aliases is None:
+                self.client.create_registered_model(name)
+                created_model = True
+            experiment_id = self.client.get_run(run[0]).info.experiment_id if run else current_experiment
+            model_id = self.log_logged_model(name, kit_version, model, sample_input, run, experiment_id)
+            if run is not None and model_metrics:
+                self.log_model_metrics(run[0], model_id, model_metrics)
+            number = self.client.create_model_version(
+                name,
+                source=f"models:/{model_id}",
+                run_id=run[0] if run else None,
+                tags=tags,
+                description=comment,
+                model_id=model_id,
+            ).version
+            if existing is not None:
+                self.delete(existing)
+                replaced = True
+            self.commit(name, number, kit_version, make_default, model_id)
+        except Exception as exc:
+            if not replaced:
+                self.undo(name, created_model, model_id, number)
+                if isinstance(exc, MlopsKitError):
+                    raise
+                raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
+            with contextlib.suppress(Exception):  # the old version is gone: finish the new one, not lose both
+                self.commit(name, number, kit_version, make_default, model_id)  # type: ignore[arg-type]
+            raise MlopsKitError(f"replacing {name} {kit_version} did not finish cleanly: {exc}") from exc
+
+    def log_logged_model(
+        self,
+        name: str,
+        version: str,
+        model: Any,
+        sample_input: pd.DataFrame,
+        run: tuple[str, dict[str, str]] | None,
+        experiment_id: str | None,
     ) -> str:
         """Create the LoggedModel with its files and return its id, as ``mlflow.<flavor>.log_model``
         does: in the run's experiment and linked to the run (its page lists the model)."""
         from mlflow.entities import LoggedModelOutput
         from mlflow.models import Model as MlflowModel
         from mlflow.models import infer_signature
+        from mlflow.tracking.default_experiment import DEFAULT_EXPERIMENT_ID
 
         flavor, module = _flavor(model)
-        features = [str(c) for c in sample_input.columns]
         logged = self.client.create_logged_model(
-            self._experiment_for(run),
+            experiment_id or DEFAULT_EXPERIMENT_ID,
             name=f"{name}-{version}",
-            source_run_id=run.run_id if run else None,
-            params={k: str(v) for k, v in run.params.items()} if run else None,
+            source_run_id=run[0] if run else None,
+            params={k: str(v) for k, v in run[1].items()} if run else None,
             tags={
                 _MODEL: name,
                 _VERSION: version,
                 _FLAVOR: flavor,
-                _FEATURES: json.dumps(features),
+                _FEATURES: json.dumps([str(c) for c in sample_input.columns]),
                 _CLASSES: str(len(getattr(model, "classes_", [0, 1]))),
-                _OWNER: owner.to_text(),
+                _OWNER: self.owner.to_text(),
             },
         )
         if run is not None:
-            self.client.log_outputs(run.run_id, [LoggedModelOutput(logged.model_id, step=0)])
+            self.client.log_outputs(run[0], [LoggedModelOutput(logged.model_id, step=0)])
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot hold missing values; a feature store's
             # integer features have none (its joins fill them), so the hint would only alarm.
@@ -340,7 +423,7 @@ class LocalRegistry(Registry):
             meta = MlflowModel(
                 artifact_path=logged.artifact_location,
                 model_uuid=logged.model_id,
-                run_id=run.run_id if run else None,
+                run_id=run[0] if run else None,
                 model_id=logged.model_id,
             )
             with _without_requirement_check():
@@ -358,7 +441,7 @@ class LocalRegistry(Registry):
         self.client.finalize_logged_model(logged.model_id, "READY")
         return logged.model_id
 
-    def _log_model_metrics(self, run_id: str, model_id: str, metrics: Mapping[str, float]) -> None:
+    def log_model_metrics(self, run_id: str, model_id: str, metrics: Mapping[str, float]) -> None:
         """LoggedModel metrics, logged in the run ``run_id`` (MLflow keeps a model's metrics with the
         run that measured them). A value the run already holds is logged with that point's time and
         step, as MLflow's ``log_model`` does, so the run's own history gains no duplicate."""
@@ -375,67 +458,115 @@ class LocalRegistry(Registry):
             points.append(Metric(key, value, timestamp, step, model_id=model_id))
         self.client.log_batch(run_id, metrics=points)
 
-    def _commit(self, name: str, number: str, kit_version: str, make_default: bool) -> None:
+    def set_metrics(self, name: str, kit_version: str, metrics: Mapping[str, Any]) -> None:
+        from mlflow.exceptions import MlflowException
+
+        mv = self.find(name, kit_version, missing_ok=False)
+        assert mv is not None
+        run_id = mv.run_id
+        if run_id:
+            try:
+                run_id = run_id if self.client.get_run(run_id).info.lifecycle_stage == "active" else None
+            except MlflowException:
+                run_id = None  # the run was replaced: its metrics can no longer be the model's
+        model_id = logged_model_id(mv.source)
+        model_metrics, tag_metrics = _split_metrics(metrics, with_run=run_id is not None and model_id is not None)
+        if model_metrics:
+            self.log_model_metrics(run_id, model_id, model_metrics)  # type: ignore[arg-type]
+        for key, value in tag_metrics.items():
+            self.client.set_model_version_tag(name, mv.number, f"{_METRIC}{key}", json.dumps(value, default=str))
+
+    def commit(self, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None) -> None:
         """Make a pending version the kit's ``kit_version``: aliases first, then drop the mark."""
         self.client.set_registered_model_alias(name, version_alias(kit_version), number)
-        if make_default or self._aliases(name).get(DEFAULT_ALIAS) is None:
+        if make_default:
             self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
-        model_id = logged_model_id(self.client.get_model_version(name, number).source)
         if model_id:  # as mlflow.register_model records it: the LoggedModel page links its version
             self.client.set_logged_model_tags(model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])})
         self.client.delete_model_version_tag(name, number, _PENDING)
 
-    def _delete_version(self, mv: VersionRecord) -> None:
+    def delete_version(self, name: str, kit_version: str) -> None:
+        self.heal(name, self.aliases(name) or {})
+        mv = self.find(name, kit_version, missing_ok=False)
+        assert mv is not None
+        others = [v for v in self.versions(name) if _PENDING not in v.tags and v.number != mv.number]
+        if (self.aliases(name) or {}).get(DEFAULT_ALIAS) == mv.number and others:
+            raise InvalidInputError(
+                f"{_kit_name(mv)} is the default version of {name}: make another version the default first"
+            )
+        self.delete(mv)
+
+    def delete_model(self, name: str) -> None:
+        self.heal(name, self.aliases(name) or {})
+        model_ids = [m for m in (logged_model_id(v.source) for v in self.versions(name)) if m]
+        self.claim(model_ids)
+        self.client.delete_registered_model(name)
+        purge(self.client, self.artifact_root, logged_model_ids=model_ids)
+
+    def delete(self, mv: VersionRecord) -> None:
         """Delete a version, then its LoggedModel (claimed first: a kill in between leaves an
-        orphan of a dead process, which ``_heal`` removes)."""
+        orphan of a dead process, which ``heal`` removes)."""
         model_id = logged_model_id(mv.source)
         if model_id:
-            self._claim([model_id])
+            self.claim([model_id])
         self.client.delete_model_version(mv.name, mv.number)
         if model_id:
-            purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=[model_id])
+            purge(self.client, self.artifact_root, logged_model_ids=[model_id])
 
-    def _claim(self, model_ids: list[str]) -> None:
+    def claim(self, model_ids: list[str]) -> None:
         for model_id in model_ids:
             with contextlib.suppress(Exception):  # a model already gone needs no claim
-                self.client.set_logged_model_tags(model_id, {_OWNER: ProcessOwner.current().to_text()})
+                self.client.set_logged_model_tags(model_id, {_OWNER: self.owner.to_text()})
 
-    def _heal(self, name: str) -> None:
-        """Finish or undo what killed processes left on model ``name`` (see the module docstring)."""
-        versions = self._records_of(name)
+    def heal(self, name: str, aliases: dict[str, str]) -> list[VersionRecord] | None:
+        """Finish or undo what killed processes left on model ``name`` (see the module docstring).
+
+        Returns the versions of ``name`` when nothing needed repair, else None (read them again).
+        """
+        versions = self.versions(name)
         committed = {_kit_name(v) for v in versions if _PENDING not in v.tags}
+        changed = False
         for mv in versions:
             if _PENDING not in mv.tags:
                 continue
             pending = _Pending.from_text(mv.tags[_PENDING])
             if not pending.abandoned():
                 continue  # its process is still registering it
+            changed = True
             kit_version = mv.tags.get(_VERSION, f"V{mv.number}")
             if kit_version in committed:
-                self._delete_version(mv)  # killed before the old version was deleted: the old one stays
-            else:
-                self._commit(name, mv.number, kit_version, pending.make_default)  # killed after: finish
+                self.delete(mv)  # killed before the old version was deleted: the old one stays
+            else:  # killed after: finish
+                make_default = pending.make_default or aliases.get(DEFAULT_ALIAS) is None
+                self.commit(name, mv.number, kit_version, make_default, logged_model_id(mv.source))
                 committed.add(kit_version)
-        self._purge_orphans(name, {logged_model_id(v.source) for v in self._records_of(name)})
+                if make_default:
+                    aliases = {**aliases, DEFAULT_ALIAS: mv.number}
+        if changed:
+            versions = self.versions(name)
+        changed |= self.purge_orphans(name, {logged_model_id(v.source) for v in versions})
+        return None if changed else versions
 
-    def _purge_orphans(self, name: str, used: set[str | None]) -> None:
+    def purge_orphans(self, name: str, used: set[str | None]) -> bool:
+        """Delete the logged models of ``name`` no version uses, left by processes that are gone."""
         experiments = [e.experiment_id for e in self.client.search_experiments()]
         if not experiments:
-            return
+            return False
         orphans = [
             m.model_id
             for m in self.client.search_logged_models(experiments, filter_string=f"tags.`{_MODEL}` = '{name}'")
             if m.model_id not in used and _abandoned(m.tags.get(_OWNER))
         ]
         if orphans:
-            purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=orphans)
+            purge(self.client, self.artifact_root, logged_model_ids=orphans)
+        return bool(orphans)
 
-    def _undo(self, name: str, created_model: bool, model_id: str | None, number: str | None) -> None:
+    def undo(self, name: str, created_model: bool, model_id: str | None, number: str | None) -> None:
         steps = []
         if number is not None:
             steps.append(lambda: self.client.delete_model_version(name, number))
         if model_id is not None:
-            steps.append(lambda: purge(self.client, self._mlflow.paths.artifact_root, logged_model_ids=[model_id]))
+            steps.append(lambda: purge(self.client, self.artifact_root, logged_model_ids=[model_id]))
         if created_model:
             steps.append(lambda: self.client.delete_registered_model(name))
         for step in steps:
@@ -444,112 +575,71 @@ class LocalRegistry(Registry):
             except Exception:  # noqa: BLE001 - best effort; the original error is what matters
                 pass
 
-    # Reading.
-
-    def _versions(self, records: RecordSource, name: str) -> list[ModelVersion]:
-        default = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
-        versions = [mv for mv in records.versions(name) if _PENDING not in mv.tags]
-        runs = records.run_names(mv.run_id for mv in versions if mv.run_id)
-        found = []
-        for mv in versions:
-            model_id = logged_model_id(mv.source)
-            logged = records.logged_model(model_id) if model_id else None
-            found.append(_version(mv, default, logged, runs.get(mv.run_id or "", ("", ""))))
-        return found
-
-    def _records_of(self, name: str) -> list[VersionRecord]:
-        """Every version of ``name``, pending ones included, read through MLflow (for writes)."""
+    def versions(self, name: str) -> list[VersionRecord]:
+        """Every version of ``name``, pending ones included."""
         return sorted(
             (version_record(mv) for mv in self.client.search_model_versions(f"name = '{name}'")),
             key=lambda v: int(v.number),
         )
 
-    def _committed(self, name: str) -> list[VersionRecord]:
-        return [v for v in self._records_of(name) if _PENDING not in v.tags]
+    def find(self, name: str, kit_version: str, missing_ok: bool = True) -> VersionRecord | None:
+        try:
+            return _find_version(self.versions(name), name, kit_version)
+        except NotFoundError:
+            if missing_ok:
+                return None
+            raise
 
-    def _aliases(self, name: str) -> dict[str, str]:
+    def aliases(self, name: str) -> dict[str, str] | None:
+        """The aliases of model ``name`` (alias -> version number), None when it is not registered."""
         from mlflow.exceptions import MlflowException
 
         try:
             return {alias: str(number) for alias, number in self.client.get_registered_model(name).aliases.items()}
         except MlflowException:
-            return {}
-
-    def _find_version(
-        self, name: str, kit_version: str, missing_ok: bool = False, records: RecordSource | None = None
-    ) -> VersionRecord | None:
-        versions = (records.versions(name) if records is not None else self._records_of(name)) or []
-        for mv in versions:
-            if _PENDING not in mv.tags and _kit_name(mv) == kit_version:
-                return mv
-        if missing_ok:
             return None
-        raise NotFoundError(f"model {name} has no version {kit_version}")
 
-    def _require_model(self, model_name: str, records: RecordSource | None = None) -> str:
-        name = names.identifier(model_name, "model")
-        if (records or self._mlflow.records()).model(name) is None:
-            raise NotFoundError(f"model {name} is not registered")
-        return name
 
-    def _resolve(self, model_name: str, version: str | None) -> tuple[VersionRecord, LoggedModelRecord]:
-        records = self._mlflow.records()
-        name = self._require_model(model_name, records)
-        if version is not None:
-            mv = self._find_version(name, names.model_version(version), records=records)
-        else:
-            number = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
-            if number is None:
-                raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
-            mv = next((v for v in records.versions(name) if v.number == number), None)
-        assert mv is not None
-        model_id = logged_model_id(mv.source)
-        logged = records.logged_model(model_id) if model_id else None
-        if logged is None:
-            raise NotFoundError(f"model {name} {_kit_name(mv)} has no logged model with its files (source {mv.source})")
-        return mv, logged
+# The registry's operations in the worker (see mlflow_worker.py).
 
-    def _active_run_id(self, run_id: str | None) -> str | None:
-        """The run of a version, if it still exists (a replaced run is gone)."""
-        from mlflow.exceptions import MlflowException
 
-        if not run_id:
-            return None
-        try:
-            found = self.client.get_run(run_id)
-        except MlflowException:
-            return None
-        return run_id if found.info.lifecycle_stage == "active" else None
+@operation
+def register(session: Session, *args: Any) -> None:
+    _Writes(session).register(*args)
 
-    def _experiment_for(self, run: Run | None) -> str:
-        """Where a LoggedModel goes: its run's experiment; without a run, the tracker's current
-        experiment (as MLflow uses the active experiment), else MLflow's Default experiment."""
-        if run is not None:
-            return self.client.get_run(run.run_id).info.experiment_id
-        if self._mlflow.experiment_id is not None:
-            return self._mlflow.experiment_id
-        from mlflow.tracking.default_experiment import DEFAULT_EXPERIMENT_ID
 
-        return DEFAULT_EXPERIMENT_ID
+@operation
+def set_alias(session: Session, name: str, alias: str, number: str) -> None:
+    session.client.set_registered_model_alias(name, alias, number)
 
-    def _predict_array(
-        self, mv: VersionRecord, logged: LoggedModelRecord, frame: pd.DataFrame, function: PredictFunction
-    ) -> Any:
-        import numpy as np
 
-        model = self._load(mv, logged)
-        if function == "predict_proba":
-            if not hasattr(model, "predict_proba"):
-                raise InvalidInputError(f"model {mv.name} {_kit_name(mv)} has no predict_proba")
-            return np.asarray(model.predict_proba(frame))
-        return np.asarray(model.predict(frame)).reshape(len(frame), -1)
+@operation
+def set_metrics(session: Session, name: str, kit_version: str, metrics: dict[str, Any]) -> None:
+    _Writes(session).set_metrics(name, kit_version, metrics)
 
-    def _load(self, mv: VersionRecord, logged: LoggedModelRecord) -> Any:
-        key = (mv.name, mv.number)
-        if key not in self._loaded:
-            _, module = _flavor_module(logged.tags.get(_FLAVOR, "sklearn"))
-            self._loaded[key] = module.load_model(logged.artifact_location)
-        return self._loaded[key]
+
+@operation
+def delete_version(session: Session, name: str, kit_version: str) -> None:
+    _Writes(session).delete_version(name, kit_version)
+
+
+@operation
+def delete_model(session: Session, name: str) -> None:
+    _Writes(session).delete_model(name)
+
+
+@operation
+def load_model(session: Session, flavor: str, location: str) -> Any:
+    _, module = _flavor_module(flavor)
+    return module.load_model(location)
+
+
+def _find_version(versions: list[VersionRecord], name: str, kit_version: str) -> VersionRecord:
+    """The committed version called ``kit_version`` among ``versions``."""
+    for mv in versions:
+        if _PENDING not in mv.tags and _kit_name(mv) == kit_version:
+            return mv
+    raise NotFoundError(f"model {name} has no version {kit_version}")
 
 
 @dataclass(frozen=True)

@@ -187,28 +187,42 @@ class SqliteRecords:
         ]
 
     def logged_model(self, model_id: str) -> LoggedModelRecord | None:
+        return self.logged_models([model_id]).get(model_id)
+
+    def logged_models(self, model_ids: Iterable[str]) -> dict[str, LoggedModelRecord]:
+        ids = tuple(set(model_ids))
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
         rows = self._rows(
-            "SELECT experiment_id, artifact_location FROM logged_models WHERE model_id = ? AND lifecycle_stage = 'active'",
-            (model_id,),
+            "SELECT model_id, experiment_id, artifact_location FROM logged_models "
+            f"WHERE lifecycle_stage = 'active' AND model_id IN ({marks})",
+            ids,
         )
-        if not rows:
-            return None
-        experiment_id, location = rows[0]
-        params = self._rows("SELECT param_key, param_value FROM logged_model_params WHERE model_id = ?", (model_id,))
-        tags = self._rows("SELECT tag_key, tag_value FROM logged_model_tags WHERE model_id = ?", (model_id,))
-        points = self._rows(
-            "SELECT metric_name, metric_value, metric_timestamp_ms, metric_step FROM logged_model_metrics "
-            "WHERE model_id = ?",
-            (model_id,),
+        params = _grouped(
+            self._rows(f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({marks})", ids)
         )
-        return LoggedModelRecord(
-            model_id=model_id,
-            experiment_id=str(experiment_id),
-            artifact_location=location,
-            params=dict(params),
-            tags=dict(tags),
-            metrics=latest_metrics((k, float(v), t, s) for k, v, t, s in points),
+        tags = _grouped(
+            self._rows(f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({marks})", ids)
         )
+        points: dict[str, list[tuple[str, float, int, int]]] = {}
+        for model_id, key, value, timestamp, step in self._rows(
+            "SELECT model_id, metric_name, metric_value, metric_timestamp_ms, metric_step FROM logged_model_metrics "
+            f"WHERE model_id IN ({marks})",
+            ids,
+        ):
+            points.setdefault(model_id, []).append((key, float(value), timestamp, step))
+        return {
+            model_id: LoggedModelRecord(
+                model_id=model_id,
+                experiment_id=str(experiment_id),
+                artifact_location=location,
+                params=params.get(model_id, {}),
+                tags=tags.get(model_id, {}),
+                metrics=latest_metrics(points.get(model_id, [])),
+            )
+            for model_id, experiment_id, location in rows
+        }
 
 
 def _grouped(rows: list[tuple]) -> dict[str, dict[str, str]]:

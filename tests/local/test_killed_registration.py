@@ -25,19 +25,23 @@ FEATURES = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
 OLD = LogisticRegression().fit(FEATURES, (FEATURES.A > 0.5).astype(int))
 NEW = LogisticRegression().fit(FEATURES, (FEATURES.B > 10).astype(int))
 
+# What the MLflow worker process does for a registration, run in a process that kills itself at
+# ``point`` (the kit's writes happen in the worker; killing it is what a kill of the lab does to them).
 CHILD = textwrap.dedent(
     """
     import os, signal, sys
     import numpy as np, pandas as pd
     from sklearn.linear_model import LogisticRegression
     from mlflow import MlflowClient
-    import mlops_kit
-    from mlops_kit.adapters.local import registry
+    from mlops_kit.adapters.local import mlflow_store, registry
+    from mlops_kit.adapters.local.home import LocalPaths, resolve_home
+    from mlops_kit.adapters.local.mlflow_worker import Session
 
     features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
     new = LogisticRegression().fit(features, (features.B > 10).astype(int))
-    backend = mlops_kit.connect("local")
-    backend.tracker.set_experiment("CRASH")
+    paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
+    session = Session(mlflow_store.open_client(paths), paths)
+    experiment = session.client.get_experiment_by_name("CRASH").experiment_id
 
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
@@ -47,7 +51,7 @@ CHILD = textwrap.dedent(
         registry.purge = die
     else:
         setattr(MlflowClient, point, die)
-    backend.registry.log_model("CRASHY", "v1", new, sample_input=features.head(), overwrite=True, metrics={"f1": 0.9})
+    registry.register(session, "CRASHY", "V1", new, features.head(), {"f1": 0.9}, "", None, None, True, experiment)
     print("not killed")
     """
 )

@@ -57,7 +57,8 @@ def test_sigterm_ends_the_active_run_failed(tmp_path: Path) -> None:
 
 def test_a_run_left_running_by_sigkill_is_failed_at_the_next_start(tmp_path: Path) -> None:
     proc = _start(tmp_path)
-    tracker = mlops_kit.connect("local", home=tmp_path).tracker
+    backend = mlops_kit.connect("local", home=tmp_path)
+    tracker = backend.tracker
     try:
         tracker.set_experiment("LONG_RUNS")  # its process is alive: the run is left alone
         assert tracker.get_run("SLOW").status is RunStatus.RUNNING
@@ -68,5 +69,5 @@ def test_a_run_left_running_by_sigkill_is_failed_at_the_next_start(tmp_path: Pat
     tracker.set_experiment("LONG_RUNS")
     run = tracker.get_run("SLOW")
     assert run.status is RunStatus.FAILED
-    note = tracker.client.get_run(run.run_id).data.tags["mlflow.note.content"]
+    note = backend.raw["mlflow"].client.get_run(run.run_id).data.tags["mlflow.note.content"]
     assert f"process {proc.pid}" in note and "ended" in note

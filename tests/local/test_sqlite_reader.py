@@ -17,7 +17,6 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
-from unittest.mock import create_autospec
 
 import numpy as np
 import pandas as pd
@@ -26,7 +25,7 @@ from conftest import child_env
 from sklearn.linear_model import LogisticRegression
 
 import mlops_kit
-from mlops_kit.adapters.local.mlflow_records import ClientRecords
+from mlops_kit.adapters.local.mlflow_records import ClientRecords, WorkerRecords
 from mlops_kit.adapters.local.sqlite_reader import TESTED_REVISIONS, SqliteRecords, revision
 
 
@@ -97,9 +96,13 @@ def test_every_record_equals_what_mlflow_client_reads(store: tuple[mlops_kit.Bac
     versions = sqlite.versions("READ_ME")
     assert _plain(versions) == _plain(client.versions("READ_ME"))
     assert len(versions) == 3  # the deleted one is gone, the pending one is there (the registry hides it)
-    for version in versions:
-        model_id = version.source.removeprefix("models:/")
+    model_ids = [version.source.removeprefix("models:/") for version in versions]
+    for model_id in model_ids:
         assert _plain(sqlite.logged_model(model_id)) == _plain(client.logged_model(model_id))
+    assert _plain(sqlite.logged_models(model_ids)) == _plain(client.logged_models(model_ids))
+    assert sorted(sqlite.logged_models(model_ids)) == sorted(model_ids)
+    run_ids = [r.run_id for r in runs]
+    assert sqlite.run_names(run_ids) == client.run_names(run_ids) == {r.run_id: ("READER", r.name) for r in runs}
     first = sqlite.logged_model(versions[0].source.removeprefix("models:/"))
     assert first is not None and first.metrics == {"f1": 0.5} and first.params == {"depth": "3", "note": "text"}
 
@@ -123,18 +126,11 @@ def test_the_tracker_and_registry_read_the_file_without_importing_mlflow(store: 
 
 
 def test_a_schema_the_reader_does_not_know_is_read_through_mlflow(
-    store: tuple[mlops_kit.Backend, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    store: tuple[mlops_kit.Backend, Path], tmp_path: Path
 ) -> None:
-    from mlflow import MlflowClient
-
-    from mlops_kit.adapters.local import mlflow_store
-
     _, path = store
     shutil.copyfile(path, tmp_path / "mlflow.db")
     with sqlite3.connect(tmp_path / "mlflow.db") as con:
         con.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
     assert SqliteRecords.open(tmp_path / "mlflow.db") is None
-    client = create_autospec(MlflowClient, instance=True, spec_set=True)
-    monkeypatch.setattr(mlflow_store, "open_client", lambda paths: client)
-    records = mlops_kit.connect("local", home=tmp_path).raw["mlflow"].records()
-    assert isinstance(records, ClientRecords) and records.client is client
+    assert isinstance(mlops_kit.connect("local", home=tmp_path).raw["mlflow"].records(), WorkerRecords)

@@ -215,8 +215,9 @@ class SnowflakeFeatureStore(FeatureStore):
 
     def read_feature_view(self, name: str, version: str) -> pd.DataFrame:
         view = self._sf_view(name, version)
+        # snowflake-ml refuses as_pandas=True for the default (offline) store: read the Snowpark frame.
         with translated(f"could not read feature view {name}/{version}"):
-            return self.store.read_feature_view(view, as_pandas=True)
+            return self.store.read_feature_view(view).to_pandas()
 
     def delete_feature_view(self, name: str, version: str) -> None:
         view = self._sf_view(name, version)

@@ -1,0 +1,143 @@
+"""Statements about the session and the account: the warehouse in use, cancelling queries.
+
+The emulated account has one virtual warehouse, ``EMULATOR_WH``, the default of its one user: it
+runs nothing by itself (queries run in-process on DuckDB), it only answers to its name.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from snowflake.connector.errors import ProgrammingError
+
+from mlops_kit.adapters.snowflake_emulator.statements import (
+    IDENT,
+    STRING,
+    Family,
+    Rewrite,
+    Rows,
+    Statement,
+    claim_anywhere,
+    identifier,
+    invalid,
+    like_pattern,
+    masked,
+    registered,
+    sql_string,
+    status,
+    string_value,
+)
+
+family = Family(
+    "session and warehouses",
+    claim_anywhere(
+        r"\bCURRENT_WAREHOUSE\s*\(",
+        r"\bSYSTEM\$CANCEL_ALL_QUERIES\s*\(",
+        r"^\s*USE\s+WAREHOUSE\b",
+        r"^\s*SHOW\s+WAREHOUSES\b",
+        r"\bRESULT_SCAN\s*\(",
+        r"\bSYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(",
+    ),
+)
+
+#: The account's one warehouse.
+WAREHOUSE = "EMULATOR_WH"
+
+_CURRENT_WAREHOUSE = re.compile(r"\bCURRENT_WAREHOUSE\s*\(\s*\)", re.IGNORECASE)
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/use-warehouse
+@family.statement(rf"USE\s+WAREHOUSE\s+(?P<name>{IDENT})")
+def use_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
+    name = identifier(match["name"])
+    if name != WAREHOUSE:
+        raise ProgrammingError(
+            msg="SQL compilation error:\nObject does not exist, or operation cannot be performed.",
+            errno=2043,
+            sqlstate="02000",
+        )
+    statement.session.warehouse = name
+    return status("Statement executed successfully.")
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/show-warehouses (the documented columns; the
+# counters of a warehouse that never queues anything)
+@family.statement(rf"SHOW\s+WAREHOUSES(?:\s+LIKE\s+(?P<like>{STRING}))?")
+def show_warehouses(statement: Statement, match: re.Match[str]) -> Rows:
+    rows = []
+    if not match["like"] or like_pattern(string_value(match["like"])).fullmatch(WAREHOUSE):
+        current = "Y" if statement.session.warehouse == WAREHOUSE else "N"
+        created = statement.account.created_on
+        rows.append(
+            (WAREHOUSE, "STARTED", "STANDARD", "X-Small", 1, 1, 1, 0, 0, "Y", current, 600, "true", "100", "0",
+             "0", "0", created, created, created, "ACCOUNTADMIN", "the Snowflake emulator's warehouse (runs on "
+             "this machine)", "false", 8, None, "STANDARD", None, "ROLE", None)
+        )  # fmt: skip
+    return Rows(_WAREHOUSE_COLUMNS, rows)
+
+
+_WAREHOUSE_COLUMNS = [
+    ("name", "VARCHAR"), ("state", "VARCHAR"), ("type", "VARCHAR"), ("size", "VARCHAR"),
+    ("min_cluster_count", "BIGINT"), ("max_cluster_count", "BIGINT"), ("started_clusters", "BIGINT"),
+    ("running", "BIGINT"), ("queued", "BIGINT"), ("is_default", "VARCHAR"), ("is_current", "VARCHAR"),
+    ("auto_suspend", "BIGINT"), ("auto_resume", "VARCHAR"), ("available", "VARCHAR"), ("provisioning", "VARCHAR"),
+    ("quiescing", "VARCHAR"), ("other", "VARCHAR"), ("created_on", "TIMESTAMP WITH TIME ZONE"),
+    ("resumed_on", "TIMESTAMP WITH TIME ZONE"), ("updated_on", "TIMESTAMP WITH TIME ZONE"), ("owner", "VARCHAR"),
+    ("comment", "VARCHAR"), ("enable_query_acceleration", "VARCHAR"),
+    ("query_acceleration_max_scale_factor", "BIGINT"), ("resource_monitor", "VARCHAR"),
+    ("scaling_policy", "VARCHAR"), ("budget", "VARCHAR"), ("owner_role_type", "VARCHAR"),
+    ("resource_constraint", "VARCHAR"),
+]  # fmt: skip
+
+
+# https://docs.snowflake.com/en/sql-reference/functions/system_cancel_all_queries
+# Every statement finishes before the emulator answers, so there is never one to cancel.
+@family.statement(r"SELECT\s+(?P<call>SYSTEM\$CANCEL_ALL_QUERIES\s*\(\s*\d+\s*\))")
+def cancel_all_queries(statement: Statement, match: re.Match[str]) -> Rows:
+    return Rows([(match["call"].upper(), "VARCHAR")], [("0 queries cancelled.",)])
+
+
+# https://docs.snowflake.com/en/sql-reference/functions/result_scan: the rows of an earlier query of
+# the account, as a table. Snowpark reads a SHOW command's result this way once it filters or
+# projects it; fakesnow answers only a bare SELECT * FROM TABLE(RESULT_SCAN(…)).
+_RESULT_SCAN = re.compile(r"\b(?:TABLE\s*\(\s*)?RESULT_SCAN\s*\(\s*'(?P<id>[^']*)'\s*\)(?:\s*\))?", re.IGNORECASE)
+
+
+@family.statement(r"(?:SELECT|WITH)\b.*\bRESULT_SCAN\s*\(.*")
+def result_scan(statement: Statement, match: re.Match[str]) -> Rewrite:
+    sql = statement.sql
+    tables: dict[str, Any] = {}
+    found = list(_RESULT_SCAN.finditer(sql))
+    if not found:
+        raise invalid("RESULT_SCAN takes the query ID as a string literal")
+    for scan in reversed(found):
+        cached = statement.session.conn.results_cache.get(scan["id"])
+        if cached is None:
+            raise ProgrammingError(msg=f"Statement {scan['id']} not found", errno=709, sqlstate="02000")
+        relation = f"_EMULATOR_RESULT_{len(found) - len(tables)}_{statement.session.id}"
+        tables[relation] = cached[0]
+        sql = f"{sql[: scan.start()]}{relation}{sql[scan.end() :]}"
+    return Rewrite(sql, statement.params, lambda: registered(statement.session, tables))
+
+
+# SYSTEM$ML_PLATFORM_CAPABILITIES is not in Snowflake's public reference; an account that lacks it
+# reports an unknown function, and snowflake-ml then uses its defaults (as with older servers).
+@family.statement(r"SELECT\s+SYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(\s*\).*")
+def ml_platform_capabilities(statement: Statement, match: re.Match[str]) -> Rows:
+    raise ProgrammingError(
+        msg="SQL compilation error:\nUnknown function SYSTEM$ML_PLATFORM_CAPABILITIES", errno=2140, sqlstate="42601"
+    )
+
+
+# https://docs.snowflake.com/en/sql-reference/functions/current_warehouse: the warehouse in use,
+# NULL when none is. fakesnow has no warehouses, so the name is written into the query as a literal.
+@family.statement(r"(?:SELECT|WITH)\b.*")
+def current_warehouse(statement: Statement, match: re.Match[str]) -> Rewrite:
+    warehouse = statement.session.warehouse
+    literal = sql_string(warehouse) if warehouse else "NULL"
+    sql = statement.sql
+    spans = [m.span() for m in _CURRENT_WAREHOUSE.finditer(masked(sql))]
+    for start, end in reversed(spans):
+        sql = f"{sql[:start]}{literal}{sql[end:]}"
+    return Rewrite(sql, statement.params)

@@ -36,9 +36,9 @@ FOLDER = "snowflake-emulator"
 
 def router() -> Router:
     """Every statement family of the emulator, in the order they are offered a statement."""
-    from mlops_kit.adapters.snowflake_emulator import feature_store, queries, session, stages
+    from mlops_kit.adapters.snowflake_emulator import feature_store, models, queries, session, stages
 
-    return Router([session.family, stages.family, feature_store.family, queries.family])
+    return Router([session.family, stages.family, feature_store.family, models.family, queries.family])
 
 
 @dataclass

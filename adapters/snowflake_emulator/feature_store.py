@@ -178,7 +178,7 @@ def set_tags(statement: Statement, domain: str, target: ObjectName, assignments:
         )
 
 
-def _unset_tags(statement: Statement, domain: str, target: ObjectName, names: str) -> None:
+def unset_tags(statement: Statement, domain: str, target: ObjectName, names: str) -> None:
     for name in re.findall(NAME, names):
         tag = statement.object_name(name, "tag")
         statement.account.execute(
@@ -294,7 +294,7 @@ def alter_view_or_table(statement: Statement, match: re.Match[str]) -> Rows:
     elif match["assignments"]:
         set_tags(statement, "TABLE", target, match["assignments"])
     else:
-        _unset_tags(statement, "TABLE", target, match["unset"])
+        unset_tags(statement, "TABLE", target, match["unset"])
     return status("Statement executed successfully.")
 
 

@@ -13,6 +13,7 @@ accepted and dropped here).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import importlib
 import json
@@ -43,11 +44,12 @@ from starlette.routing import Route
 
 from mlops_kit.adapters.snowflake_emulator.statements import (
     FileTransfer,
-    Rewrite,
+    ObjectName,
     Router,
     Rows,
     Statement,
     masked,
+    quoted,
     without_comments,
 )
 
@@ -91,6 +93,17 @@ class EmulatorSession:
     conn: FakeSnowflakeConnection
     warehouse: str | None = DEFAULT_WAREHOUSE
     id: int = field(default_factory=lambda: secrets.randbelow(2**40))
+    #: Temporary tables of the session (DuckDB keeps them per connection, under their bare names).
+    temporary_tables: set[ObjectName] = field(default_factory=set)
+
+    def local_names(self, sql: str) -> str:
+        """``sql`` with the session's temporary tables written by their bare names."""
+        for table in self.temporary_tables:
+            parts = [rf'(?:"{re.escape(p)}"|{re.escape(p)})' if re.fullmatch(r"[A-Z_][A-Z0-9_$]*", p)
+                     else f'"{re.escape(p)}"' for p in table.parts]  # fmt: skip
+            pattern = rf'(?<![\w".])(?:{parts[0]}\s*\.\s*)?{parts[1]}\s*\.\s*{parts[2]}(?![\w"])'
+            sql = re.sub(pattern, quoted(table.name), sql, flags=re.IGNORECASE)
+        return sql
 
     @property
     def database(self) -> str | None:
@@ -242,33 +255,41 @@ class EmulatorServer:
         sql = without_comments(sql_text)
         async with self._lock():
             try:
-                inlined, params = _inline_identifiers(sql, params)
-                routed = self.router.route(inlined)
-                if routed is None:
-                    logger.debug("fakesnow  %s", _short(sql))
-                    if inlined == sql:
-                        return await _fakesnow(request, sql)
-                    return await _fakesnow(_with_statement(request, body, inlined, params), sql)
-                handler, match = routed
-                logger.debug("emulated  %s", _short(sql))
-                statement = Statement(inlined, params, session, bool(body.get("describeOnly")))
-                result = await run_in_threadpool(handler, statement, match)
-                if isinstance(result, Rows):
-                    return await run_in_threadpool(self._rows_response, session, result, statement.describe_only)
-                if isinstance(result, FileTransfer):
-                    return JSONResponse({"data": result.data, "success": True})
-                assert isinstance(result, Rewrite)
-                rewritten = _with_statement(request, body, result.sql, result.params)
-                if result.context is None:
-                    return await _fakesnow(rewritten, sql)
-                with result.context():
-                    return await _fakesnow(rewritten, sql)
+                return await self._answer(request, body, session, sql, params)
             except snowflake.connector.errors.Error as exc:
                 logger.debug("error     %s: %s", _short(sql), exc.msg)
                 return _error(f"{exc.errno:06d}", exc.msg or "", exc.sqlstate)
             except Exception as exc:  # a defect of the emulator: report it as Snowflake reports internal errors
                 logger.exception("the emulator failed on %s", _short(sql))
                 return _error("000603", f"Snowflake emulator internal error on {_short(sql)}: {exc!r}", "XX000")
+
+    async def _answer(
+        self, request: Request, body: dict[str, Any], session: EmulatorSession, sql: str, params: Any
+    ) -> JSONResponse:
+        """Offer the statement to the families in turn: one answers it, or rewrites it for the next
+        (and at last for fakesnow, inside every rewrite's context)."""
+        original = sql
+        sql, params = _inline_identifiers(sql, params)
+        sql = session.local_names(sql)
+        handled: set[str] = set()
+        with contextlib.ExitStack() as contexts:
+            while (routed := self.router.route(sql, frozenset(handled))) is not None:
+                family, handler, match = routed
+                logger.debug("%-9s %s", family.name[:9], _short(sql))
+                statement = Statement(sql, params, session, bool(body.get("describeOnly")))
+                result = await run_in_threadpool(handler, statement, match)
+                if isinstance(result, Rows):
+                    return await run_in_threadpool(self._rows_response, session, result, statement.describe_only)
+                if isinstance(result, FileTransfer):
+                    return JSONResponse({"data": result.data, "success": True})
+                handled.add(family.name)
+                sql, params = result.sql, result.params
+                if result.context is not None:
+                    contexts.enter_context(result.context())
+            logger.debug("fakesnow  %s", _short(sql))
+            if sql == original and not handled:
+                return await _fakesnow(request, sql)
+            return await _fakesnow(_with_statement(request, body, sql, params), sql)
 
     def _rows_response(self, session: EmulatorSession, rows: Rows, describe_only: bool) -> JSONResponse:
         """A result set as Snowflake sends it, kept for RESULT_SCAN like fakesnow keeps its own."""

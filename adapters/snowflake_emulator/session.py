@@ -6,13 +6,16 @@ runs nothing by itself (queries run in-process on DuckDB), it only answers to it
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 from snowflake.connector.errors import ProgrammingError
 
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
+    NAME,
     STRING,
     Family,
     Rewrite,
@@ -23,6 +26,7 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     invalid,
     like_pattern,
     masked,
+    quoted,
     registered,
     sql_string,
     status,
@@ -38,8 +42,13 @@ family = Family(
         r"^\s*SHOW\s+WAREHOUSES\b",
         r"\bRESULT_SCAN\s*\(",
         r"\bSYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(",
+        r"\bINFORMATION_SCHEMA\s*\.\s*PACKAGES\b",
+        r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|SCOPED\s+TEMPORARY|VOLATILE)\s+TABLE\b",
     ),
 )
+
+#: What INFORMATION_SCHEMA.PACKAGES answers: the dated list of Snowflake's conda channel kept here.
+CONDA_CHANNEL = Path(__file__).with_name("snowflake_conda_channel.json")
 
 #: The account's one warehouse.
 WAREHOUSE = "EMULATOR_WH"
@@ -128,6 +137,50 @@ def ml_platform_capabilities(statement: Statement, match: re.Match[str]) -> Rows
     raise ProgrammingError(
         msg="SQL compilation error:\nUnknown function SYSTEM$ML_PLATFORM_CAPABILITIES", errno=2140, sqlstate="42601"
     )
+
+
+# Temporary tables: https://docs.snowflake.com/en/user-guide/tables-temp-transient. A temporary
+# table lives in a schema but only for its session. DuckDB keeps temporary tables per connection
+# (one per session here) in its own catalog, so the table is created there under its bare name, and
+# the session writes its qualified name that way from then on (EmulatorSession.local_names).
+
+
+@family.statement(
+    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|SCOPED\s+TEMPORARY|VOLATILE)"
+    rf"\s+TABLE\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?P<name>{NAME})(?P<rest>.*)"
+)
+def create_temporary_table(statement: Statement, match: re.Match[str]) -> Rewrite:
+    table = statement.object_name(match["name"], "table")
+    statement.session.temporary_tables.add(table)
+    replace = "OR REPLACE " if match["replace"] else ""
+    exists = "IF NOT EXISTS " if match["exists"] else ""
+    return Rewrite(f"CREATE {replace}TEMPORARY TABLE {exists}{quoted(table.name)}{match['rest']}", statement.params)
+
+
+# INFORMATION_SCHEMA.PACKAGES: https://docs.snowflake.com/en/sql-reference/info-schema/packages
+# (columns PACKAGE_NAME, VERSION, LANGUAGE, RUNTIME_VERSION): the Anaconda packages a warehouse
+# offers. The emulated account offers the versions in snowflake_conda_channel.json, a dated list
+# of versions public sources confirmed (not a copy of the channel).
+_PACKAGES = re.compile(r"\b(?:\w+\s*\.\s*)?INFORMATION_SCHEMA\s*\.\s*PACKAGES\b", re.IGNORECASE)
+
+
+@family.statement(r"(?:SELECT|WITH)\b.*")
+def information_schema_packages(statement: Statement, match: re.Match[str]) -> Rewrite:
+    import pyarrow as pa
+
+    channel = json.loads(CONDA_CHANNEL.read_text())
+    rows = [(name, version) for name, versions in sorted(channel["packages"].items()) for version in versions]
+    table = pa.table(
+        {
+            "PACKAGE_NAME": pa.array([r[0] for r in rows], pa.string()),
+            "VERSION": pa.array([r[1] for r in rows], pa.string()),
+            "LANGUAGE": pa.array(["python"] * len(rows), pa.string()),
+            "RUNTIME_VERSION": pa.array([channel["runtime_version"]] * len(rows), pa.string()),
+        }
+    )
+    relation = f"_EMULATOR_PACKAGES_{statement.session.id}"
+    sql = _PACKAGES.sub(relation, statement.sql)
+    return Rewrite(sql, statement.params, lambda: registered(statement.session, {relation: table}))
 
 
 # https://docs.snowflake.com/en/sql-reference/functions/current_warehouse: the warehouse in use,

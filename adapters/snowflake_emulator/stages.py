@@ -82,7 +82,8 @@ class Location:
 # Resolving stage references.
 
 
-def _reference(text: str) -> str:
+def unquoted(text: str) -> str:
+    """A stage reference as written, without the quotes of a string literal."""
     return string_value(text) if text.startswith("'") else text
 
 
@@ -92,7 +93,7 @@ def resolve(statement: Statement, reference: str) -> Location:
     Raises:
         ProgrammingError: the stage, model version or run does not exist.
     """
-    text = _reference(reference.strip())
+    text = unquoted(reference.strip())
     if text.startswith("snow://"):
         return _snow_url(statement, text)
     if text.startswith("@~") or text.startswith("@%"):
@@ -219,7 +220,7 @@ def put(statement: Statement, match: re.Match[str]) -> FileTransfer:
             raise invalid("PUT names its stage with a binding but none was sent")
         target = str(statement.params[0])
     location = resolve(statement, target)
-    source = _reference(match["source"])
+    source = unquoted(match["source"])
     parsed = urlparse(source)
     local = unquote(parsed.path) if parsed.scheme == "file" else source
     if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
@@ -246,7 +247,7 @@ def put(statement: Statement, match: re.Match[str]) -> FileTransfer:
 @family.statement(rf"GET\s+(?P<source>{LOCATION})\s+(?P<target>'[^']*'|\S+)(?P<options>(?:\s+.*)?)")
 def get(statement: Statement, match: re.Match[str]) -> FileTransfer:
     location = resolve(statement, match["source"])
-    target = _reference(match["target"])
+    target = unquoted(match["target"])
     parsed = urlparse(target)
     local = unquote(parsed.path) if parsed.scheme == "file" else target
     files = _matching(location, _options(match["options"]).get("PATTERN"))

@@ -350,20 +350,21 @@ class Router:
     def __init__(self, families: Sequence[Family]) -> None:
         self.families = list(families)
 
-    def route(self, sql: str) -> tuple[Handler, re.Match[str]] | None:
-        """The handler and its match; None when no family claims ``sql`` (fakesnow answers it).
+    def route(self, sql: str, skip: frozenset[str] = frozenset()) -> tuple[Family, Handler, re.Match[str]] | None:
+        """The family, handler and match for ``sql``; None when no family (outside ``skip``)
+        claims it (fakesnow answers it).
 
         Raises:
             ProgrammingError: a family claims ``sql`` but knows no such statement.
         """
         blanked = masked(sql)
         for family in self.families:
-            if not family.claims.search(blanked):
+            if family.name in skip or not family.claims.search(blanked):
                 continue
             for pattern, handler in family.grammar:
                 match = pattern.fullmatch(sql)
                 if match:
-                    return handler, match
+                    return family, handler, match
             raise unknown_statement(sql, family.name)
         return None
 

@@ -36,9 +36,18 @@ FOLDER = "snowflake-emulator"
 
 def router() -> Router:
     """Every statement family of the emulator, in the order they are offered a statement."""
-    from mlops_kit.adapters.snowflake_emulator import feature_store, models, queries, session, stages
+    from mlops_kit.adapters.snowflake_emulator import (
+        experiments,
+        feature_store,
+        models,
+        queries,
+        session,
+        stages,
+    )
 
-    return Router([session.family, stages.family, feature_store.family, models.family, queries.family])
+    return Router(
+        [session.family, stages.family, feature_store.family, models.family, experiments.family, queries.family]
+    )
 
 
 @dataclass

@@ -13,3 +13,12 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.pop("MLFLOW_REGISTRY_URI", None)
 os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # noqa: ANN001, ARG001
+    """How to enable the live Snowflake tier, once per session (not once per skipped test)."""
+    from live_snowflake import skipped_because
+
+    if skipped_because:
+        terminalreporter.section("live Snowflake tests skipped")
+        terminalreporter.write_line(f"Live Snowflake tests did not run: {skipped_because[0]}")

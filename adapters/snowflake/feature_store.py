@@ -78,7 +78,7 @@ class SnowflakeFeatureStore(FeatureStore):
         entity_name = names.identifier(name, "entity")
         keys = tuple(names.identifier(key, "join key") for key in join_keys)
         if not keys:
-            raise InvalidInputError(f"entity {entity_name} needs at least one join key")
+            raise InvalidInputError(f"entity {entity_name}: give join keys as a non-empty list, e.g. ['CUSTOMER_ID']")
         wanted = Entity(entity_name, keys, description)
         try:
             existing = self.get_entity(entity_name)

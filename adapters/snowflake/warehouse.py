@@ -38,8 +38,15 @@ class SnowflakeWarehouse(Warehouse):
         return names.TableName(name.schema, name.table, name.database or self._database)
 
     def create_schemas(self, schemas: Iterable[str]) -> None:
+        # CREATE SCHEMA also makes the new schema the session's current one: keep the current schema
+        # (unqualified model calls and the registry resolve against it).
+        with translated("could not read the current schema"):
+            current = self.session.get_current_schema()
         for schema in schemas:
             self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._database}.{names.identifier(schema, 'schema')}")
+        if current:
+            with translated("could not restore the current schema"):
+                self.session.use_schema(current)
 
     def query(self, sql: str) -> pd.DataFrame:
         with translated("query failed"):

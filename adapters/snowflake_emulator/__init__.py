@@ -37,6 +37,7 @@ FOLDER = "snowflake-emulator"
 def router() -> Router:
     """Every statement family of the emulator, in the order they are offered a statement."""
     from mlops_kit.adapters.snowflake_emulator import (
+        databases,
         experiments,
         feature_store,
         models,
@@ -46,7 +47,18 @@ def router() -> Router:
     )
 
     return Router(
-        [session.family, stages.family, feature_store.family, models.family, experiments.family, queries.family]
+        [
+            session.family,
+            session.functions,
+            session.result_scans,
+            session.packages,
+            databases.family,
+            stages.family,
+            feature_store.family,
+            models.family,
+            experiments.family,
+            queries.family,
+        ]
     )
 
 

@@ -93,6 +93,26 @@ class _PersistentFakeSnow(FakeSnow):
             con.execute(macros.creation_sql(name))
 
 
+# INFORMATION_SCHEMA.TABLES lists views too (TABLE_TYPE 'VIEW'):
+# https://docs.snowflake.com/en/sql-reference/info-schema/tables. fakesnow's lists base tables only.
+_VIEW_ROWS = """
+UNION ALL BY NAME
+SELECT v.database_name AS "TABLE_CATALOG", v.schema_name AS "TABLE_SCHEMA", v.view_name AS "TABLE_NAME",
+       'ACCOUNTADMIN' AS "TABLE_OWNER", 'VIEW' AS "TABLE_TYPE", 'NO' AS "IS_TRANSIENT",
+       NULL::VARCHAR AS "CLUSTERING_KEY", NULL::BIGINT AS "ROW_COUNT", NULL::BIGINT AS "BYTES",
+       NULL::INTEGER AS "RETENTION_TIME", 'NO' AS "IS_INSERTABLE_INTO", 'NO' AS "IS_TYPED",
+       coalesce(o.created_on, to_timestamp(0)) AS "CREATED", coalesce(o.created_on, to_timestamp(0)) AS "LAST_ALTERED",
+       coalesce(o.created_on, to_timestamp(0)) AS "LAST_DDL", 'ACCOUNTADMIN' AS "LAST_DDL_BY",
+       'NO' AS "AUTO_CLUSTERING_ON", o.comment AS "COMMENT", 'NO' AS "IS_TEMPORARY", 'NO' AS "IS_ICEBERG",
+       'NO' AS "IS_DYNAMIC", 'NO' AS "IS_IMMUTABLE", 'NO' AS "IS_HYBRID"
+FROM duckdb_views() v
+LEFT JOIN {state}.warehouse_objects o
+  ON o.kind = 'VIEW' AND o.database_name = v.database_name AND o.schema_name = v.schema_name AND o.name = v.view_name
+WHERE v.database_name = '{catalog}' AND NOT v.internal
+  AND v.schema_name NOT IN ('_fs_information_schema', 'information_schema', 'pg_catalog')
+"""
+
+
 class EmulatedAccount:
     """One emulated account on disk; statements run one at a time (``self.lock``)."""
 
@@ -113,6 +133,7 @@ class EmulatedAccount:
             self.fakesnow = _PersistentFakeSnow(root)
             self.state = self.fakesnow.duck_conn.cursor()
             self.state.execute(_STATE_TABLES)
+            self.ensure_information_schema()
             # Temporary stages end with their session; a process that died left some behind.
             self.state.execute(
                 "DELETE FROM _fs_global._fs_information_schema._fs_stages WHERE type = 'INTERNAL TEMPORARY'"
@@ -127,6 +148,16 @@ class EmulatedAccount:
         #: One statement at a time: the emulator serves one user, and DuckDB connections are not
         #: meant to be shared across threads mid-statement.
         self.lock = threading.RLock()
+
+    def ensure_information_schema(self) -> None:
+        """Give every attached database an INFORMATION_SCHEMA.TABLES that lists its views too."""
+        for (catalog,) in self.state.execute(
+            "SELECT database_name FROM duckdb_databases() WHERE NOT internal "
+            "AND database_name NOT IN ('memory', 'system', 'temp', '_fs_global')"
+        ).fetchall():
+            tables = info_schema.SQL_CREATE_INFORMATION_SCHEMA_TABLES_VIEW.substitute(catalog=catalog)
+            tables = tables.replace("create view if not exists", "create or replace view")
+            self.state.execute(tables + _VIEW_ROWS.format(state=STATE_SCHEMA, catalog=catalog))
 
     def area(self, *parts: str) -> Path:
         """A folder under the account root (not created)."""

@@ -5,8 +5,8 @@ An entity is a tag whose ALLOWED_VALUES are its join keys; a feature view versio
 tagged with the feature store's metadata, read back from ``SHOW VIEWS … text``. Views run on
 fakesnow (DuckDB); the emulator keeps what DuckDB cannot: the statement text, comment and tags.
 
-The emulated account has no dynamic tables or tasks (SHOW lists none, CREATE is not answered) and
-no online feature store (an account without that preview feature: its statements are syntax errors).
+The emulated account has no dynamic tables, tasks or online feature tables: SHOW lists none, DROP
+… IF EXISTS succeeds, and CREATE is not answered (the kit registers static views only).
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-
-from snowflake.connector.errors import ProgrammingError
 
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.statements import (
@@ -353,9 +351,10 @@ def show_views(statement: Statement, match: re.Match[str]) -> Rows:
     )
 
 
-# Dynamic tables and tasks do not exist in the emulated account: SHOW lists none
-# (https://docs.snowflake.com/en/sql-reference/sql/show-dynamic-tables, …/show-tasks for the
-# columns), DROP/ALTER … IF EXISTS succeed without one, anything else is an unknown statement.
+# Dynamic tables, tasks and online feature tables do not exist in the emulated account: SHOW lists
+# none (https://docs.snowflake.com/en/sql-reference/sql/show-dynamic-tables, …/show-tasks,
+# …/show-online-feature-tables for the columns), DROP/ALTER … IF EXISTS succeed without one, and
+# anything else (CREATE …) is a statement the emulator does not answer.
 
 
 @family.statement(rf"SHOW\s+DYNAMIC\s+TABLES{SHOW_FILTERS}")
@@ -382,7 +381,8 @@ def show_tasks(statement: Statement, match: re.Match[str]) -> Rows:
 
 
 @family.statement(
-    rf"(?P<verb>DROP|ALTER)\s+(?P<kind>TASK|DYNAMIC\s+TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})(?:\s+.*)?"
+    rf"(?P<verb>DROP|ALTER)\s+(?P<kind>TASK|DYNAMIC\s+TABLE|ONLINE\s+FEATURE\s+TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?"
+    rf"(?P<name>{NAME})(?:\s+.*)?"
 )
 def drop_or_alter_absent(statement: Statement, match: re.Match[str]) -> Rows:
     target = statement.object_name(match["name"], match["kind"].lower())
@@ -393,16 +393,13 @@ def drop_or_alter_absent(statement: Statement, match: re.Match[str]) -> Rows:
     raise does_not_exist(" ".join(match["kind"].split()).title(), target.fqn)
 
 
-# The online feature store is a preview feature; the emulated account has none, and answers as
-# such an account does (the library expects "unexpected 'ONLINE'").
-@family.statement(r"(?:CREATE|ALTER|DROP|SHOW)\s+(?:OR\s+REPLACE\s+)?ONLINE\s+FEATURE\s+TABLES?\b.*")
-def online_feature_tables(statement: Statement, match: re.Match[str]) -> Rows:
-    position = statement.sql.upper().index("ONLINE")
-    raise ProgrammingError(
-        msg=f"SQL compilation error:\nsyntax error line 1 at position {position} unexpected 'ONLINE'.",
-        errno=1003,
-        sqlstate="42000",
-    )
+@family.statement(rf"SHOW\s+ONLINE\s+FEATURE\s+TABLES{SHOW_FILTERS}")
+def show_online_feature_tables(statement: Statement, match: re.Match[str]) -> Rows:
+    # https://docs.snowflake.com/en/sql-reference/sql/show-online-feature-tables
+    show_filter(statement, match)
+    columns = ["created_on", "name", "database_name", "schema_name", "owner", "comment", "target_lag",
+               "refresh_mode", "warehouse", "store_type", "owner_role_type"]  # fmt: skip
+    return Rows([(c, _TIMESTAMP if c == "created_on" else "VARCHAR") for c in columns])
 
 
 # ENTITY_DETAIL is the system function snowflake-ml reads tag references with (not in Snowflake's

@@ -36,24 +36,25 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
 family = Family(
     "session and warehouses",
     claim_anywhere(
-        r"\bCURRENT_WAREHOUSE\s*\(",
         r"\bSYSTEM\$CANCEL_ALL_QUERIES\s*\(",
+        r"\bSYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(",
         r"^\s*USE\s+WAREHOUSE\b",
         r"^\s*SHOW\s+WAREHOUSES\b",
-        r"\bRESULT_SCAN\s*\(",
-        r"\bSYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(",
-        r"\bINFORMATION_SCHEMA\s*\.\s*PACKAGES\b",
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|SCOPED\s+TEMPORARY|VOLATILE)\s+TABLE\b",
     ),
 )
+functions = Family("session functions", claim_anywhere(r"\bCURRENT_(?:WAREHOUSE|ROLE)\s*\("))
+result_scans = Family("RESULT_SCAN", claim_anywhere(r"\bRESULT_SCAN\s*\("))
+packages = Family("INFORMATION_SCHEMA.PACKAGES", claim_anywhere(r"\bINFORMATION_SCHEMA\s*\.\s*PACKAGES\b"))
 
 #: What INFORMATION_SCHEMA.PACKAGES answers: the dated list of Snowflake's conda channel kept here.
 CONDA_CHANNEL = Path(__file__).with_name("snowflake_conda_channel.json")
 
-#: The account's one warehouse.
+#: The account's one warehouse, and the one role of its one user (the owner of every object).
 WAREHOUSE = "EMULATOR_WH"
+ROLE = "ACCOUNTADMIN"
 
-_CURRENT_WAREHOUSE = re.compile(r"\bCURRENT_WAREHOUSE\s*\(\s*\)", re.IGNORECASE)
+_CURRENT = re.compile(r"\bCURRENT_(?P<what>WAREHOUSE|ROLE)\s*\(\s*\)", re.IGNORECASE)
 
 
 # https://docs.snowflake.com/en/sql-reference/sql/use-warehouse
@@ -113,7 +114,7 @@ def cancel_all_queries(statement: Statement, match: re.Match[str]) -> Rows:
 _RESULT_SCAN = re.compile(r"\b(?:TABLE\s*\(\s*)?RESULT_SCAN\s*\(\s*'(?P<id>[^']*)'\s*\)(?:\s*\))?", re.IGNORECASE)
 
 
-@family.statement(r"(?:SELECT|WITH)\b.*\bRESULT_SCAN\s*\(.*")
+@result_scans.statement(r"(?:SELECT|WITH)\b.*")
 def result_scan(statement: Statement, match: re.Match[str]) -> Rewrite:
     sql = statement.sql
     tables: dict[str, Any] = {}
@@ -164,7 +165,7 @@ def create_temporary_table(statement: Statement, match: re.Match[str]) -> Rewrit
 _PACKAGES = re.compile(r"\b(?:\w+\s*\.\s*)?INFORMATION_SCHEMA\s*\.\s*PACKAGES\b", re.IGNORECASE)
 
 
-@family.statement(r"(?:SELECT|WITH)\b.*")
+@packages.statement(r"(?:SELECT|WITH)\b.*")
 def information_schema_packages(statement: Statement, match: re.Match[str]) -> Rewrite:
     import pyarrow as pa
 
@@ -183,14 +184,14 @@ def information_schema_packages(statement: Statement, match: re.Match[str]) -> R
     return Rewrite(sql, statement.params, lambda: registered(statement.session, {relation: table}))
 
 
-# https://docs.snowflake.com/en/sql-reference/functions/current_warehouse: the warehouse in use,
-# NULL when none is. fakesnow has no warehouses, so the name is written into the query as a literal.
-@family.statement(r"(?:SELECT|WITH)\b.*")
-def current_warehouse(statement: Statement, match: re.Match[str]) -> Rewrite:
+# https://docs.snowflake.com/en/sql-reference/functions/current_warehouse (NULL when none is in
+# use) and …/current_role: fakesnow has neither warehouses nor roles, so their names are written
+# into the query as literals.
+@functions.statement(r"(?:SELECT|WITH)\b.*")
+def current_warehouse_and_role(statement: Statement, match: re.Match[str]) -> Rewrite:
     warehouse = statement.session.warehouse
-    literal = sql_string(warehouse) if warehouse else "NULL"
+    values = {"WAREHOUSE": sql_string(warehouse) if warehouse else "NULL", "ROLE": sql_string(ROLE)}
     sql = statement.sql
-    spans = [m.span() for m in _CURRENT_WAREHOUSE.finditer(masked(sql))]
-    for start, end in reversed(spans):
-        sql = f"{sql[:start]}{literal}{sql[end:]}"
+    for found in reversed(list(_CURRENT.finditer(masked(sql)))):
+        sql = f"{sql[: found.start()]}{values[found['what'].upper()]}{sql[found.end() :]}"
     return Rewrite(sql, statement.params)

@@ -72,7 +72,8 @@ class SnowflakeWarehouse(Warehouse):
             raise InvalidInputError(f"columns of {target} collide once upper-cased: {list(df.columns)}")
         if mode == "error" and self.table_exists(str(target)):
             raise AlreadyExistsError(f"table {target} already exists")
-        frame = df.set_axis(columns, axis=1)
+        # The index is not data (write_pandas would warn and drop a non-default one).
+        frame = df.set_axis(columns, axis=1).reset_index(drop=True)
         # overwrite=True with auto_create_table loads into a new table and swaps it in, so a failed
         # load leaves the old table; append is one COPY INTO (ON_ERROR=abort_statement).
         with translated(f"could not write {target}", default=InvalidInputError):

@@ -166,8 +166,5 @@ def connect_snowflake_emulator(
 
     backend.name = "snowflake-emulator"
     backend.raw.update({"session": session, "close": close, "emulator": emulator})
-    backend.locations = {
-        "emulated account": str(emulator.root),
-        "feature store, runs, models": "mlops-kit features / runs / models list --backend snowflake-emulator",
-    }
+    backend.locations = {"emulated account": str(emulator.root)}
     return backend

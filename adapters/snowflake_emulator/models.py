@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import re
 import shutil
 import sys
@@ -27,7 +28,7 @@ from typing import Any
 import yaml
 from snowflake.connector.errors import ProgrammingError
 
-from mlops_kit.adapters.snowflake_emulator import feature_store, stages
+from mlops_kit.adapters.snowflake_emulator import conda_channel, feature_store, stages
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
@@ -50,6 +51,8 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     status,
     string_value,
 )
+
+logger = logging.getLogger("mlops_kit.snowflake_emulator")
 
 family = Family(
     "models",
@@ -178,6 +181,23 @@ def _add_version(statement: Statement, model: ObjectName, version: str, source: 
         f"INSERT INTO {STATE_SCHEMA}.model_versions VALUES (?, ?, ?, ?, NULL, '{{}}', ?, ?, now())",
         [*model.parts, version, json.dumps(manifest.get("user_data") or {}), spec],
     )
+    _warn_unconfirmed_dependencies(model, version, target)
+
+
+def _warn_unconfirmed_dependencies(model: ObjectName, version: str, folder: Path) -> None:
+    """Snowflake builds a version's warehouse environment from its conda channel and refuses the
+    version when it cannot: the emulator cannot know the channel, so it says what its dated list
+    cannot confirm, for the user to check before the live run."""
+    listed = conda_channel.channel()
+    missing = listed.unconfirmed(conda_channel.warehouse_dependencies(folder))
+    if missing:
+        packages = ", ".join(sorted({f"'{re.split(r'[<>=!~ ]', m.split('::')[-1])[0]}'" for m in missing}))
+        logger.warning(
+            "model %s version %s asks Snowflake's conda channel for %s, which the emulator's list (checked %s) "
+            "cannot confirm; check on your account before the live run: SELECT PACKAGE_NAME, VERSION FROM "
+            "INFORMATION_SCHEMA.PACKAGES WHERE LANGUAGE = 'python' AND PACKAGE_NAME IN (%s)",
+            model.fqn, version, ", ".join(missing), listed.checked_on, packages,
+        )  # fmt: skip
 
 
 # ALTER MODEL: https://docs.snowflake.com/en/sql-reference/sql/alter-model

@@ -24,6 +24,7 @@ import socket
 import threading
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,8 @@ logger = logging.getLogger("mlops_kit.snowflake_emulator")
 # fakesnow logs every failing statement (with a traceback for what it does not support); the
 # emulator reports errors to the client instead (and logs them at DEBUG).
 logging.getLogger("fakesnow.server").setLevel(logging.CRITICAL)
+# fakesnow copies every result out of DuckDB once more than it needs to; nothing a user can act on.
+warnings.filterwarnings("ignore", message="Arrow output on a DB-API result", category=UserWarning)
 
 #: The warehouse every emulated session uses unless it names another (the emulated user's default).
 DEFAULT_WAREHOUSE = "EMULATOR_WH"  # session.WAREHOUSE

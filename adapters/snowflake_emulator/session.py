@@ -6,13 +6,12 @@ runs nothing by itself (queries run in-process on DuckDB), it only answers to it
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 from snowflake.connector.errors import ProgrammingError
 
+from mlops_kit.adapters.snowflake_emulator import conda_channel
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
     NAME,
@@ -40,15 +39,13 @@ family = Family(
         r"\bSYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(",
         r"^\s*USE\s+WAREHOUSE\b",
         r"^\s*SHOW\s+WAREHOUSES\b",
+        r"^\s*SHOW\s+PARAMETERS\b",
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|SCOPED\s+TEMPORARY|VOLATILE)\s+TABLE\b",
     ),
 )
 functions = Family("session functions", claim_anywhere(r"\bCURRENT_(?:WAREHOUSE|ROLE)\s*\("))
 result_scans = Family("RESULT_SCAN", claim_anywhere(r"\bRESULT_SCAN\s*\("))
 packages = Family("INFORMATION_SCHEMA.PACKAGES", claim_anywhere(r"\bINFORMATION_SCHEMA\s*\.\s*PACKAGES\b"))
-
-#: What INFORMATION_SCHEMA.PACKAGES answers: the dated list of Snowflake's conda channel kept here.
-CONDA_CHANNEL = Path(__file__).with_name("snowflake_conda_channel.json")
 
 #: The account's one warehouse, and the one role of its one user (the owner of every object).
 WAREHOUSE = "EMULATOR_WH"
@@ -99,6 +96,30 @@ _WAREHOUSE_COLUMNS = [
     ("scaling_policy", "VARCHAR"), ("budget", "VARCHAR"), ("owner_role_type", "VARCHAR"),
     ("resource_constraint", "VARCHAR"),
 ]  # fmt: skip
+
+
+# SHOW PARAMETERS: https://docs.snowflake.com/en/sql-reference/sql/show-parameters (columns key,
+# value, default, level, description, type). The session parameters the libraries read, with the
+# values an emulated session has (it runs in UTC, identifiers keep Snowflake's default case rules).
+_PARAMETERS = {
+    "AUTOCOMMIT": ("true", "true", "BOOLEAN", "The autocommit property determines whether is statement should "
+                   "to be implicitly wrapped within a transaction or not."),
+    "QUOTED_IDENTIFIERS_IGNORE_CASE": ("false", "false", "BOOLEAN", "If true, the case of quoted identifiers "
+                                       "is ignored."),
+    "TIMEZONE": ("Etc/UTC", "America/Los_Angeles", "STRING", "time zone"),
+}  # fmt: skip
+
+
+@family.statement(rf"SHOW\s+PARAMETERS(?:\s+LIKE\s+(?P<like>{STRING}))?(?:\s+(?:IN|FOR)\s+(?P<scope>SESSION|ACCOUNT))?")
+def show_parameters(statement: Statement, match: re.Match[str]) -> Rows:
+    like = like_pattern(string_value(match["like"])) if match["like"] else None
+    level = "SESSION" if (match["scope"] or "SESSION").upper() == "SESSION" else "ACCOUNT"
+    rows = [
+        (key, value, default, level if value != default else "", description, kind)
+        for key, (value, default, kind, description) in sorted(_PARAMETERS.items())
+        if like is None or like.fullmatch(key)
+    ]
+    return Rows([(c, "VARCHAR") for c in ("key", "value", "default", "level", "description", "type")], rows)
 
 
 # https://docs.snowflake.com/en/sql-reference/functions/system_cancel_all_queries
@@ -169,14 +190,14 @@ _PACKAGES = re.compile(r"\b(?:\w+\s*\.\s*)?INFORMATION_SCHEMA\s*\.\s*PACKAGES\b"
 def information_schema_packages(statement: Statement, match: re.Match[str]) -> Rewrite:
     import pyarrow as pa
 
-    channel = json.loads(CONDA_CHANNEL.read_text())
-    rows = [(name, version) for name, versions in sorted(channel["packages"].items()) for version in versions]
+    listed = conda_channel.channel()
+    rows = [(name, version) for name, versions in sorted(listed.packages.items()) for version in versions]
     table = pa.table(
         {
             "PACKAGE_NAME": pa.array([r[0] for r in rows], pa.string()),
             "VERSION": pa.array([r[1] for r in rows], pa.string()),
             "LANGUAGE": pa.array(["python"] * len(rows), pa.string()),
-            "RUNTIME_VERSION": pa.array([channel["runtime_version"]] * len(rows), pa.string()),
+            "RUNTIME_VERSION": pa.array([listed.runtime_version] * len(rows), pa.string()),
         }
     )
     relation = f"_EMULATOR_PACKAGES_{statement.session.id}"

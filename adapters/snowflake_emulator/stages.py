@@ -220,11 +220,7 @@ def put(statement: Statement, match: re.Match[str]) -> FileTransfer:
             raise invalid("PUT names its stage with a binding but none was sent")
         target = str(statement.params[0])
     location = resolve(statement, target)
-    source = unquoted(match["source"])
-    parsed = urlparse(source)
-    local = unquote(parsed.path) if parsed.scheme == "file" else source
-    if parsed.scheme == "file" and parsed.netloc not in ("", "localhost"):
-        local = parsed.netloc + local
+    local = _local_path(unquoted(match["source"]))
     options = _options(match["options"])
     folder = location.root / location.path
     folder.mkdir(parents=True, exist_ok=True)
@@ -247,9 +243,7 @@ def put(statement: Statement, match: re.Match[str]) -> FileTransfer:
 @family.statement(rf"GET\s+(?P<source>{LOCATION})\s+(?P<target>'[^']*'|\S+)(?P<options>(?:\s+.*)?)")
 def get(statement: Statement, match: re.Match[str]) -> FileTransfer:
     location = resolve(statement, match["source"])
-    target = unquoted(match["target"])
-    parsed = urlparse(target)
-    local = unquote(parsed.path) if parsed.scheme == "file" else target
+    local = _local_path(unquoted(match["target"]))
     files = _matching(location, _options(match["options"]).get("PATTERN"))
     return FileTransfer(
         {
@@ -311,6 +305,11 @@ _QUOTED_STAGE = re.compile(r"'(@[^']*)'")
 def copy_into(statement: Statement, match: re.Match[str]) -> Rewrite:
     sql = _QUOTED_STAGE.sub(r"\1", statement.sql)
     return Rewrite(sql, statement.params)
+
+
+def _local_path(url: str) -> str:
+    """The client's path in a ``file://`` URL, as written (``file://data/x.csv`` is the relative ``data/x.csv``)."""
+    return unquote(url[len("file://") :]) if url.lower().startswith("file://") else url
 
 
 def _matching(location: Location, pattern: str | None) -> list[str]:

@@ -94,17 +94,23 @@ def emulator_root(home: str | os.PathLike[str] | None = None) -> Path:
     return (Path(home).expanduser() if home is not None else resolve_home()) / FOLDER
 
 
-def start_emulator(root: Path) -> Emulator:
+def start_emulator(root: Path, *, lock_timeout: float | None = None) -> Emulator:
     """The emulator of the account in ``root``, started if this process does not run it yet.
 
     Each call must be paired with :func:`stop_emulator`; the last one stops the server and
     releases the account for other processes.
+
+    Args:
+        lock_timeout: seconds to wait while another process uses the account (default
+            ``$MLOPS_KIT_EMULATOR_LOCK_TIMEOUT``, else 10).
     """
     root = root.resolve()
     with _guard:
         emulator = _running.get(root)
         if emulator is None:
-            account = EmulatedAccount(root)
+            if lock_timeout is None:
+                lock_timeout = float(os.environ.get("MLOPS_KIT_EMULATOR_LOCK_TIMEOUT", "10"))
+            account = EmulatedAccount(root, lock_timeout=lock_timeout)
             server = EmulatorServer(account, router())
             try:
                 server.start()
@@ -132,12 +138,14 @@ def connect_snowflake_emulator(
     *,
     home: str | os.PathLike[str] | None = None,
     database: str = "MLOPS_HOL_DB",
+    lock_timeout: float | None = None,
     **options: Any,
 ) -> Backend:
     """The Snowflake backend (``connect_snowflake``) on the emulated account in ``<home>/snowflake-emulator``.
 
     Args:
         home: the kit's home folder (default ``$MLOPS_KIT_HOME``, else ``~/.mlops_kit``).
+        lock_timeout: seconds to wait while another process uses the account (see ``start_emulator``).
         options: passed to ``connect_snowflake`` (schemas; no connection or session).
     Raises:
         BackendUnavailableError: another process is using this emulated account.
@@ -145,7 +153,7 @@ def connect_snowflake_emulator(
     from mlops_kit.adapters.snowflake import connect_snowflake
 
     database_id = names.identifier(database, "database")
-    emulator = start_emulator(emulator_root(home))
+    emulator = start_emulator(emulator_root(home), lock_timeout=lock_timeout)
     session: Session | None = None
     try:
         session = emulator.session(database_id, "PUBLIC")

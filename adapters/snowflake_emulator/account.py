@@ -163,6 +163,16 @@ class EmulatedAccount:
         """A folder under the account root (not created)."""
         return self.root.joinpath(*parts)
 
+    def has(self, table: str, parts: Sequence[str], name_column: str = "name") -> bool:
+        """Whether the emulator's ``table`` holds the object ``database.schema.name``."""
+        return bool(
+            self.query(
+                f"SELECT 1 FROM {STATE_SCHEMA}.{table} WHERE database_name = ? AND schema_name = ? "
+                f"AND {name_column} = ?",
+                list(parts),
+            )
+        )
+
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.state.execute(sql, params or []).fetchall()
 

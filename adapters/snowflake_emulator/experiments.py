@@ -19,6 +19,7 @@ from typing import Any
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
+    LIKE,
     NAME,
     SHOW_FILTERS,
     STRING,
@@ -28,10 +29,12 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     Statement,
     already_exists,
     claim_anywhere,
+    creates,
     does_not_exist,
+    drops,
     identifier,
     invalid,
-    like_pattern,
+    like_of,
     show_filter,
     status,
     string_value,
@@ -51,12 +54,7 @@ _STATUSES = ("RUNNING", "FINISHED", "FAILED")
 
 
 def _experiment_exists(statement: Statement, experiment: ObjectName) -> bool:
-    return bool(
-        statement.account.query(
-            f"SELECT 1 FROM {STATE_SCHEMA}.experiments WHERE database_name = ? AND schema_name = ? AND name = ?",
-            list(experiment.parts),
-        )
-    )
+    return statement.account.has("experiments", experiment.parts)
 
 
 def _require_experiment(statement: Statement, experiment: ObjectName) -> None:
@@ -91,10 +89,7 @@ def run_folder(statement: Statement, experiment: ObjectName, run: str) -> Path:
 # DROP EXPERIMENT: https://docs.snowflake.com/en/sql-reference/sql/drop-experiment
 
 
-@family.statement(
-    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?EXPERIMENT\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?P<name>{NAME})"
-    rf"(?:\s+COMMENT\s*=\s*(?P<comment>{STRING}))?"
-)
+@family.statement(creates("EXPERIMENT") + rf"(?:\s+COMMENT\s*=\s*(?P<comment>{STRING}))?")
 def create_experiment(statement: Statement, match: re.Match[str]) -> Rows:
     experiment = statement.object_name(match["name"], "experiment")
     if _experiment_exists(statement, experiment):
@@ -110,7 +105,7 @@ def create_experiment(statement: Statement, match: re.Match[str]) -> Rows:
     return status(f"Experiment {experiment.name} successfully created.")
 
 
-@family.statement(rf"DROP\s+EXPERIMENT\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})")
+@family.statement(drops("EXPERIMENT"))
 def drop_experiment(statement: Statement, match: re.Match[str]) -> Rows:
     experiment = statement.object_name(match["name"], "experiment")
     if not _experiment_exists(statement, experiment):
@@ -255,11 +250,11 @@ def show_experiments(statement: Statement, match: re.Match[str]) -> Rows:
 # the latest value of each metric)
 
 
-@family.statement(rf"SHOW\s+RUNS(?:\s+LIKE\s+(?P<like>{STRING}))?\s+IN\s+EXPERIMENT\s+(?P<name>{NAME})")
+@family.statement(rf"SHOW\s+RUNS{LIKE}\s+IN\s+EXPERIMENT\s+(?P<name>{NAME})")
 def show_runs(statement: Statement, match: re.Match[str]) -> Rows:
     experiment = statement.object_name(match["name"], "experiment")
     _require_experiment(statement, experiment)
-    like = like_pattern(string_value(match["like"])) if match["like"] else None
+    like = like_of(match)
     latest: dict[str, list[dict[str, Any]]] = {}
     for run, name, step, value in statement.account.query(
         f"SELECT run_name, name, step, value FROM {STATE_SCHEMA}.run_metrics WHERE database_name = ? "
@@ -290,7 +285,7 @@ def show_runs(statement: Statement, match: re.Match[str]) -> Rows:
 
 
 @family.statement(
-    rf"SHOW\s+RUN\s+(?P<kind>METRICS|PARAMETERS)(?:\s+LIKE\s+(?P<like>{STRING}))?\s+IN\s+EXPERIMENT\s+(?P<name>{NAME})"
+    rf"SHOW\s+RUN\s+(?P<kind>METRICS|PARAMETERS){LIKE}\s+IN\s+EXPERIMENT\s+(?P<name>{NAME})"
     rf"(?:\s+RUN\s+(?P<run>{IDENT}))?(?:\s+LIMIT\s+(?P<limit>\d+))?"
 )
 def show_run_metrics_or_parameters(statement: Statement, match: re.Match[str]) -> Rows:
@@ -299,7 +294,7 @@ def show_run_metrics_or_parameters(statement: Statement, match: re.Match[str]) -
     run = identifier(match["run"]) if match["run"] else None
     if run is not None:
         _require_run(statement, experiment, run)
-    like = like_pattern(string_value(match["like"])) if match["like"] else None
+    like = like_of(match)
     metrics = match["kind"].upper() == "METRICS"
     found = statement.account.query(
         (

@@ -21,13 +21,16 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     NAME,
     SHOW_FILTERS,
     STRING,
+    TAG_ASSIGNMENTS,
     Family,
     ObjectName,
     Rows,
     Statement,
     already_exists,
     claim_anywhere,
+    creates,
     does_not_exist,
+    drops,
     invalid,
     run_on_fakesnow,
     show_filter,
@@ -51,8 +54,6 @@ family = Family(
 )
 
 _TIMESTAMP = "TIMESTAMP WITH TIME ZONE"
-#: Tag assignments: <tag> = '<value>' [, …]
-_ASSIGNMENTS = rf"(?P<assignments>{NAME}\s*=\s*{STRING}(?:\s*,\s*{NAME}\s*=\s*{STRING})*)"
 
 
 # Tags: https://docs.snowflake.com/en/sql-reference/sql/create-tag, …/alter-tag, …/drop-tag,
@@ -61,8 +62,7 @@ _ASSIGNMENTS = rf"(?P<assignments>{NAME}\s*=\s*{STRING}(?:\s*,\s*{NAME}\s*=\s*{S
 
 
 @family.statement(
-    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?TAG\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?P<name>{NAME})"
-    rf"(?:\s+ALLOWED_VALUES\s+(?P<allowed>{STRING}(?:\s*,\s*{STRING})*))?"
+    creates("TAG") + rf"(?:\s+ALLOWED_VALUES\s+(?P<allowed>{STRING}(?:\s*,\s*{STRING})*))?"
     rf"(?:\s+COMMENT\s*=\s*(?P<comment>{STRING}))?"
 )
 def create_tag(statement: Statement, match: re.Match[str]) -> Rows:
@@ -85,12 +85,7 @@ def create_tag(statement: Statement, match: re.Match[str]) -> Rows:
 
 
 def _tag_exists(statement: Statement, tag: ObjectName) -> bool:
-    return bool(
-        statement.account.query(
-            f"SELECT 1 FROM {STATE_SCHEMA}.tags WHERE database_name = ? AND schema_name = ? AND name = ?",
-            list(tag.parts),
-        )
-    )
+    return statement.account.has("tags", tag.parts)
 
 
 @family.statement(
@@ -111,7 +106,7 @@ def alter_tag(statement: Statement, match: re.Match[str]) -> Rows:
     return status("Statement executed successfully.")
 
 
-@family.statement(rf"DROP\s+TAG\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})")
+@family.statement(drops("TAG"))
 def drop_tag(statement: Statement, match: re.Match[str]) -> Rows:
     tag = statement.object_name(match["name"], "tag")
     if not _tag_exists(statement, tag):
@@ -206,7 +201,7 @@ _CREATE_VIEW = (
     rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?P<secure>SECURE\s+)?VIEW\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?"
     rf"(?P<name>{NAME})(?:\s*\((?P<columns>[^()]*(?:\([^()]*\)[^()]*)*)\))?"
     rf"(?:\s+COMMENT\s*=\s*(?P<comment>{STRING}))?"
-    rf"(?:\s+(?:WITH\s+)?TAG\s*\(\s*{_ASSIGNMENTS}\s*\))?"
+    rf"(?:\s+(?:WITH\s+)?TAG\s*\(\s*{TAG_ASSIGNMENTS}\s*\))?"
     rf"\s+AS\s+(?P<query>.*)"
 )
 
@@ -272,7 +267,7 @@ def drop_view_or_table(statement: Statement, match: re.Match[str]) -> Any:
 
 @family.statement(
     rf"ALTER\s+(?P<kind>VIEW|TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+"
-    rf"(?:SET\s+(?:COMMENT\s*=\s*(?P<comment>{STRING})|TAG\s+{_ASSIGNMENTS})|UNSET\s+TAG\s+(?P<unset>{NAME}(?:\s*,\s*{NAME})*))"
+    rf"(?:SET\s+(?:COMMENT\s*=\s*(?P<comment>{STRING})|TAG\s+{TAG_ASSIGNMENTS})|UNSET\s+TAG\s+(?P<unset>{NAME}(?:\s*,\s*{NAME})*))"
 )
 def alter_view_or_table(statement: Statement, match: re.Match[str]) -> Rows:
     target = statement.object_name(match["name"], match["kind"].lower())

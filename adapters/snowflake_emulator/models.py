@@ -32,9 +32,11 @@ from mlops_kit.adapters.snowflake_emulator import conda_channel, feature_store, 
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
+    LIKE,
     NAME,
     SHOW_FILTERS,
     STRING,
+    TAG_ASSIGNMENTS,
     Family,
     ObjectName,
     Rewrite,
@@ -42,10 +44,12 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     Statement,
     already_exists,
     claim_anywhere,
+    creates,
     does_not_exist,
+    drops,
     identifier,
     invalid,
-    like_pattern,
+    like_of,
     masked,
     show_filter,
     status,
@@ -122,10 +126,7 @@ def _folder(statement: Statement, model: ObjectName, version: str) -> Path:
 # ALTER MODEL … ADD VERSION … FROM @stage: https://docs.snowflake.com/en/sql-reference/sql/alter-model
 
 
-@family.statement(
-    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?MODEL\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?P<name>{NAME})"
-    rf"\s+WITH\s+VERSION\s+(?P<version>{IDENT})\s+FROM\s+(?P<stage>'@[^']*'|@\S+)"
-)
+@family.statement(creates("MODEL") + rf"\s+WITH\s+VERSION\s+(?P<version>{IDENT})\s+FROM\s+(?P<stage>'@[^']*'|@\S+)")
 def create_model(statement: Statement, match: re.Match[str]) -> Rows:
     model = statement.object_name(match["name"], "model")
     if _model_row(statement, model) is not None:
@@ -302,7 +303,7 @@ def drop_version(statement: Statement, match: re.Match[str]) -> Rows:
 
 @family.statement(
     rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+"
-    rf"(?:SET\s+TAG\s+(?P<assignments>{NAME}\s*=\s*{STRING}(?:\s*,\s*{NAME}\s*=\s*{STRING})*)"
+    rf"(?:SET\s+TAG\s+{TAG_ASSIGNMENTS}"
     rf"|UNSET\s+TAG\s+(?P<unset>{NAME}(?:\s*,\s*{NAME})*))"
 )
 def model_tags(statement: Statement, match: re.Match[str]) -> Rows:
@@ -321,7 +322,7 @@ def model_tags(statement: Statement, match: re.Match[str]) -> Rows:
 # DROP MODEL: https://docs.snowflake.com/en/sql-reference/sql/drop-model
 
 
-@family.statement(rf"DROP\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})")
+@family.statement(drops("MODEL"))
 def drop_model(statement: Statement, match: re.Match[str]) -> Rows:
     model = statement.object_name(match["name"], "model")
     if _model_row(statement, model) is None:
@@ -391,11 +392,11 @@ def show_models(statement: Statement, match: re.Match[str]) -> Rows:
 # snowflake-ml asks for with SHOW_MODEL_DETAILS_IN_SHOW_VERSIONS_IN_MODEL).
 
 
-@family.statement(rf"SHOW\s+VERSIONS(?:\s+LIKE\s+(?P<like>{STRING}))?\s+IN\s+MODEL\s+(?P<name>{NAME})")
+@family.statement(rf"SHOW\s+VERSIONS{LIKE}\s+IN\s+MODEL\s+(?P<name>{NAME})")
 def show_versions(statement: Statement, match: re.Match[str]) -> Rows:
     model = statement.object_name(match["name"], "model")
     default = _require_model(statement, model)[2]
-    like = like_pattern(string_value(match["like"])) if match["like"] else None
+    like = like_of(match)
     found = statement.account.query(
         f"SELECT name, comment, metadata, user_data, model_spec, created_on FROM {STATE_SCHEMA}.model_versions "
         "WHERE database_name = ? AND schema_name = ? AND model_name = ? ORDER BY created_on, name",

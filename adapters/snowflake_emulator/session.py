@@ -14,8 +14,8 @@ from snowflake.connector.errors import ProgrammingError
 from mlops_kit.adapters.snowflake_emulator import conda_channel
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
+    LIKE,
     NAME,
-    STRING,
     Family,
     Rewrite,
     Rows,
@@ -23,13 +23,12 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     claim_anywhere,
     identifier,
     invalid,
-    like_pattern,
+    like_of,
     masked,
     quoted,
     registered,
     sql_string,
     status,
-    string_value,
 )
 
 family = Family(
@@ -70,10 +69,11 @@ def use_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
 
 # https://docs.snowflake.com/en/sql-reference/sql/show-warehouses (the documented columns; the
 # counters of a warehouse that never queues anything)
-@family.statement(rf"SHOW\s+WAREHOUSES(?:\s+LIKE\s+(?P<like>{STRING}))?")
+@family.statement(rf"SHOW\s+WAREHOUSES{LIKE}")
 def show_warehouses(statement: Statement, match: re.Match[str]) -> Rows:
     rows = []
-    if not match["like"] or like_pattern(string_value(match["like"])).fullmatch(WAREHOUSE):
+    like = like_of(match)
+    if like is None or like.fullmatch(WAREHOUSE):
         current = "Y" if statement.session.warehouse == WAREHOUSE else "N"
         created = statement.account.created_on
         rows.append(
@@ -110,9 +110,9 @@ _PARAMETERS = {
 }  # fmt: skip
 
 
-@family.statement(rf"SHOW\s+PARAMETERS(?:\s+LIKE\s+(?P<like>{STRING}))?(?:\s+(?:IN|FOR)\s+(?P<scope>SESSION|ACCOUNT))?")
+@family.statement(rf"SHOW\s+PARAMETERS{LIKE}(?:\s+(?:IN|FOR)\s+(?P<scope>SESSION|ACCOUNT))?")
 def show_parameters(statement: Statement, match: re.Match[str]) -> Rows:
-    like = like_pattern(string_value(match["like"])) if match["like"] else None
+    like = like_of(match)
     level = "SESSION" if (match["scope"] or "SESSION").upper() == "SESSION" else "ACCOUNT"
     rows = [
         (key, value, default, level if value != default else "", description, kind)

@@ -34,6 +34,7 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     already_exists,
     claim_anywhere,
     does_not_exist,
+    drops,
     inline_params,
     invalid,
     masked,
@@ -185,7 +186,7 @@ def _new_folder(session: EmulatorSession, name: ObjectName, temporary: bool) -> 
     return folder
 
 
-@family.statement(rf"DROP\s+STAGE\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})")
+@family.statement(drops("STAGE"))
 def drop_stage(statement: Statement, match: re.Match[str]) -> Rows:
     name = statement.object_name(match["name"], "stage")
     rows = statement.account.query(

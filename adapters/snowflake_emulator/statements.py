@@ -32,6 +32,20 @@ _COMMENT = re.compile(r"/\*.*?\*/|--[^\n]*", re.DOTALL)
 _QUOTED = re.compile(r"'(?:[^'\\]|''|\\.)*'|\$\$.*?\$\$|\"(?:[^\"]|\"\")*\"", re.DOTALL)
 
 
+#: Tag assignments: <tag> = '<value>' [, …] (group ``assignments``).
+TAG_ASSIGNMENTS = rf"(?P<assignments>{NAME}\s*=\s*{STRING}(?:\s*,\s*{NAME}\s*=\s*{STRING})*)"
+
+
+def creates(kind: str) -> str:
+    """``CREATE [OR REPLACE] <kind> [IF NOT EXISTS] <name>`` (groups ``replace``, ``exists``, ``name``)."""
+    return rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?{kind}\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?(?P<name>{NAME})"
+
+
+def drops(kind: str) -> str:
+    """``DROP <kind> [IF EXISTS] <name>`` (groups ``exists``, ``name``)."""
+    return rf"DROP\s+{kind}\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})"
+
+
 def without_comments(sql: str) -> str:
     """``sql`` with comments outside literals removed, trimmed, without a trailing semicolon."""
     out: list[str] = []
@@ -188,9 +202,12 @@ class Statement:
 
 # SHOW … [LIKE '<pattern>'] [IN ACCOUNT | DATABASE [<db>] | SCHEMA [<schema>] | <schema>]
 
+#: An optional LIKE '<pattern>' (group ``like``; read it with :func:`like_of`).
+LIKE = rf"(?:\s+LIKE\s+(?P<like>{STRING}))?"
+
 SHOW_FILTERS = (
-    rf"(?:\s+LIKE\s+(?P<like>{STRING}))?"
-    rf"(?:\s+IN\s+(?P<scope>ACCOUNT|DATABASE(?:\s+(?P<database>{IDENT}))?|SCHEMA(?:\s+(?P<schema>{NAME}))?|(?P<bare>{NAME})))?"
+    LIKE
+    + rf"(?:\s+IN\s+(?P<scope>ACCOUNT|DATABASE(?:\s+(?P<database>{IDENT}))?|SCHEMA(?:\s+(?P<schema>{NAME}))?|(?P<bare>{NAME})))?"
 )
 
 
@@ -210,12 +227,17 @@ class ShowFilter:
         return self.like is None or bool(self.like.fullmatch(name))
 
 
+def like_of(match: re.Match[str]) -> re.Pattern[str] | None:
+    """The LIKE pattern a statement matched by :data:`LIKE` gives, if any."""
+    return like_pattern(string_value(match["like"])) if match["like"] else None
+
+
 def show_filter(statement: Statement, match: re.Match[str]) -> ShowFilter:
     """The LIKE pattern and IN scope of a SHOW command (groups from ``SHOW_FILTERS``).
 
     Without IN, a SHOW lists the current database (the whole account when there is none).
     """
-    like = like_pattern(string_value(match["like"])) if match["like"] else None
+    like = like_of(match)
     scope = (match["scope"] or "").upper()
     if scope == "ACCOUNT":
         return ShowFilter(like, None, None)

@@ -599,7 +599,7 @@ def step5_registry(lab: Lab) -> None:
                     "EXPERIMENT_NAME": lineage.run.experiment if lineage.run else None,
                     "RUN_NAME": lineage.run.name if lineage.run else None,
                     "RUN_ID": lineage.run.run_id if lineage.run else None,
-                    "PARAMS": json.dumps(lineage.params),
+                    "PARAMS": json.dumps(lineage.params, sort_keys=True),
                     "ACCURACY": lineage.metrics.get("accuracy"),
                     "F1_SCORE": lineage.metrics.get("f1_score"),
                     "CREATED_AT": lineage.created_at,
@@ -741,7 +741,9 @@ def _frame(rows: Any) -> pd.DataFrame:
 
 def parse(argv: Sequence[str] | None) -> Options:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", default="local", choices=["local", "snowflake"])
+    from mlops_kit.connect import BACKENDS
+
+    parser.add_argument("--backend", default="local", choices=sorted(BACKENDS))
     parser.add_argument("--data-dir", type=Path, help="load the lab's CUSTOMERS and ORDERS CSV files from here")
     parser.add_argument("--customers", type=int, default=3000, help="customers to generate (default 3000)")
     parser.add_argument("--seed", type=int, default=42)

@@ -18,6 +18,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from mlops_kit.connect import BACKENDS
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -97,8 +99,8 @@ def _parser() -> argparse.ArgumentParser:
     promote = model_commands.add_parser("promote", help="copy a version into another backend's registry")
     promote.add_argument("model")
     promote.add_argument("version")
-    promote.add_argument("--from", dest="source", default="local", choices=["local", "snowflake"])
-    promote.add_argument("--to", dest="target", default="snowflake", choices=["local", "snowflake"])
+    promote.add_argument("--from", dest="source", default="local", choices=sorted(BACKENDS))
+    promote.add_argument("--to", dest="target", default="snowflake", choices=sorted(BACKENDS))
     promote.add_argument("--as-default", action="store_true", help="make it the default version there")
     promote.set_defaults(handler=_models_promote)
 
@@ -121,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _backend_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--backend", default="local", choices=["local", "snowflake"], help="default: local")
+    parser.add_argument("--backend", default="local", choices=sorted(BACKENDS), help="default: local")
 
 
 def _connect(name: str) -> Backend:

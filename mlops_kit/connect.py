@@ -67,7 +67,8 @@ class Backend:
 def connect(backend: str = "local", **options: Any) -> Backend:
     """Connect to ``backend`` ("local" or "snowflake").
 
-    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``.
+    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``,
+    ``lock_timeout`` (seconds to wait for another process's hold on the database; default 60).
     Snowflake options: ``connection_name``, ``database``, ``warehouse``, ``role``, ``session``.
 
     Raises:

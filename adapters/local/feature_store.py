@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
 from mlops_kit.adapters.local.sql import quote, to_duckdb
+from mlops_kit.adapters.local.warehouse import _object_type
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.feature_store import FeatureStore, FeatureViewLike, as_ref
 from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet
@@ -195,6 +196,7 @@ class LocalFeatureStore(FeatureStore):
     def read_feature_view(self, name: str, version: str) -> pd.DataFrame:
         view = self.get_feature_view(name, version)
         with self._connection() as con:
+            self._check_readable(con, view)
             return con.execute(f"SELECT * FROM {self._object(view)}").df()
 
     def delete_feature_view(self, name: str, version: str) -> None:
@@ -230,6 +232,7 @@ class LocalFeatureStore(FeatureStore):
                 view = self._view_row(con, ref.name, ref.version)
                 if view is None:
                     raise NotFoundError(f"feature view {ref.name}/{ref.version} is not registered")
+                self._check_readable(con, view)
                 views.append(view)
             spine_cols = _describe(con, duck_spine, "spine query")
             missing = [c for c in [*labels, *([spine_ts] if spine_ts else [])] if c not in spine_cols]
@@ -340,6 +343,11 @@ class LocalFeatureStore(FeatureStore):
     def _ensure_metadata(self) -> None:
         if self._ready:
             return
+        # Reading never writes: the tables are created only where they are missing (a new database),
+        # so a reader runs beside another program holding the database read-only.
+        if {ENTITIES, FEATURE_VIEWS, TRAINING_SETS} <= set(self.warehouse.list_tables(self.schema)):
+            self._ready = True
+            return
         with self.warehouse.transaction() as con:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
             con.execute(
@@ -400,6 +408,28 @@ class LocalFeatureStore(FeatureStore):
                 raise NotFoundError(f"entity {entity_name} of feature view {view.name}/{view.version} is gone")
             keys += [k for k in entity.join_keys if k not in keys]
         return keys
+
+    def _check_readable(self, con: duckdb.DuckDBPyConnection, view: FeatureView) -> None:
+        """A version's view reads tables that may be dropped after it was registered: say which, plainly."""
+        import duckdb
+
+        object_name = names.feature_view_object(view.name, view.version)
+        problem = None
+        if _object_type(con, self.schema, object_name) is None:
+            problem = f"its view {self.schema}.{quote(object_name)} was dropped outside the kit; delete the version and register it again"
+        else:
+            try:  # binds the view's query without running it; a failure aborts the transaction, so it comes last
+                con.execute(f"DESCRIBE SELECT * FROM {self._object(view)}").fetchall()
+            except duckdb.CatalogException as exc:
+                problem = (
+                    f"its query reads something that no longer exists ({str(exc).splitlines()[0]}); "
+                    "recreate what it reads, or register a new version"
+                )
+        if problem:
+            raise NotFoundError(
+                f"feature view {view.name}/{view.version} cannot be read: {problem}. "
+                f"Its query: {' '.join(view.query.split())[:300]}"
+            )
 
     def _known_versions(self, name: str) -> str:
         versions = [v.version for v in self.list_feature_views(name)]

@@ -166,6 +166,35 @@ def test_a_process_killed_inside_a_write_leaves_the_table_as_it_was(kit: mlops_k
     assert len(kit.warehouse.read_table("PREP_DATA.CUSTOMERS")) == 4
 
 
+def test_a_process_killed_after_a_commit_leaves_it_readable(kit: mlops_kit.Backend, home: Path) -> None:
+    body = """
+        import pandas as pd
+        with kit.exclusive("churn_lab"):  # the database stays open: the write sits in DuckDB's log
+            kit.warehouse.write_table("PREP_DATA.LATE", pd.DataFrame({"A": [1, 2, 3]}))
+            print("ready", flush=True)
+            sys.stdin.read()
+    """
+    with kit_process(home, body) as writer:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+    assert (home / f"{DATABASE_FILE}.wal").exists()
+    # a read opens the file read-only, so DuckDB replays the log without writing it back
+    assert kit.warehouse.read_table("PREP_DATA.LATE")["A"].tolist() == [1, 2, 3]
+
+
+def test_a_damaged_lab_lock_file_is_no_obstacle(kit: mlops_kit.Backend, home: Path) -> None:
+    (home / "churn_lab.lock").write_bytes(b"\x00garbage{not json")
+    with kit.exclusive("churn_lab"):
+        assert read_holder(home / "churn_lab.lock").pid == os.getpid()
+
+
+def test_a_lab_lock_path_that_is_a_folder_is_named(kit: mlops_kit.Backend, home: Path) -> None:
+    (home / "churn_lab.lock").mkdir()
+    with pytest.raises(mlops_kit.BackendUnavailableError, match=r"cannot use the lock file .*churn_lab\.lock"):
+        with kit.exclusive("churn_lab"):
+            pass
+
+
 def test_two_processes_writing_at_once_both_land(kit: mlops_kit.Backend, home: Path) -> None:
     appends = 15
     code = f"""

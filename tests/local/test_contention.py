@@ -25,6 +25,12 @@ from mlops_kit import cli
 from mlops_kit.adapters.local.locks import read_holder
 
 LOCKS_LOGGER = "mlops_kit.adapters.local.locks"
+#: What another lab does while it runs: hold the home's lab lock (until its stdin closes).
+HOLD_THE_LAB_LOCK = """
+    with kit.exclusive("churn_lab"):
+        print("ready", flush=True)
+        sys.stdin.read()
+"""
 
 
 def test_reads_run_beside_a_read_only_client(
@@ -105,13 +111,8 @@ def test_a_read_beside_a_writer_names_it_after_a_bounded_wait(kit: mlops_kit.Bac
 def test_a_lab_waiting_for_another_lab_says_for_whom_then_proceeds(
     kit: mlops_kit.Backend, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    body = """
-        with kit.exclusive("churn_lab"):
-            print("ready", flush=True)
-            sys.stdin.read()
-    """
     caplog.set_level(logging.WARNING, logger=LOCKS_LOGGER)
-    with kit_process(home, body, release_after=1.5) as other_lab:
+    with kit_process(home, HOLD_THE_LAB_LOCK, release_after=1.5) as other_lab:
         started = time.monotonic()
         with kit.exclusive("churn_lab"):
             waited = time.monotonic() - started
@@ -127,12 +128,7 @@ def test_a_lab_waiting_for_another_lab_says_for_whom_then_proceeds(
 def test_a_lock_left_by_a_killed_lab_blocks_nobody(
     kit: mlops_kit.Backend, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    body = """
-        with kit.exclusive("churn_lab"):
-            print("ready", flush=True)
-            sys.stdin.read()
-    """
-    with kit_process(home, body) as other_lab:
+    with kit_process(home, HOLD_THE_LAB_LOCK) as other_lab:
         assert read_holder(home / "churn_lab.lock").pid == other_lab.pid
         os.kill(other_lab.pid, signal.SIGKILL)
         other_lab.wait()

@@ -101,11 +101,13 @@ def test_a_writer_waits_for_a_reader_that_leaves_and_says_so(
 
 
 def test_a_read_beside_a_writer_names_it_after_a_bounded_wait(kit: mlops_kit.Backend, home: Path) -> None:
+    before = store_snapshot(home)
     with duckdb_client(home, read_only=False) as client:
         with pytest.raises(mlops_kit.StoreLockedError) as refused:
             kit.warehouse.read_table("PREP_DATA.CUSTOMERS")
     assert f"process {client.pid}" in str(refused.value) and "open read-write" in str(refused.value)
     assert "Wait until that process has finished" in str(refused.value)
+    assert store_snapshot(home) == before
 
 
 def test_a_lab_waiting_for_another_lab_says_for_whom_then_proceeds(
@@ -186,9 +188,11 @@ def test_a_damaged_lab_lock_file_is_no_obstacle(kit: mlops_kit.Backend, home: Pa
 
 def test_a_lab_lock_path_that_is_a_folder_is_named(kit: mlops_kit.Backend, home: Path) -> None:
     (home / "churn_lab.lock").mkdir()
+    before = store_snapshot(home)
     with pytest.raises(mlops_kit.BackendUnavailableError, match=r"cannot use the lock file .*churn_lab\.lock"):
         with kit.exclusive("churn_lab"):
-            pass
+            kit.warehouse.drop_table("PREP_DATA.CUSTOMERS")
+    assert store_snapshot(home) == before
 
 
 def test_two_processes_writing_at_once_both_land(kit: mlops_kit.Backend, home: Path) -> None:
@@ -248,7 +252,9 @@ def test_a_bad_lock_timeout_is_refused(home: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_a_lock_name_cannot_leave_the_home(kit: mlops_kit.Backend, home: Path) -> None:
+    before = store_snapshot(home)
     with pytest.raises(mlops_kit.InvalidInputError, match="lock name"):
         with kit.exclusive("../elsewhere"):
-            pass
+            kit.warehouse.drop_table("PREP_DATA.CUSTOMERS")
     assert not (home.parent / "elsewhere.lock").exists()
+    assert store_snapshot(home) == before

@@ -18,7 +18,6 @@ import pytest
 from local_processes import DATABASE_FILE, store_snapshot, without_file_permission_override
 
 import mlops_kit
-from mlops_kit.csv_loading import read_csv_checked
 
 COLUMNS = {"CUSTOMER_ID": "string", "NAME": "string", "SPEND": "float"}
 
@@ -206,6 +205,7 @@ def test_a_folder_where_the_database_file_goes_is_named(tmp_path: Path) -> None:
     kit = mlops_kit.connect("local", home=home)
     with pytest.raises(mlops_kit.BackendUnavailableError, match=f"{home / DATABASE_FILE} is a folder"):
         kit.warehouse.query("SELECT 1")
+    assert (home / DATABASE_FILE).is_dir() and not any((home / DATABASE_FILE).iterdir())
 
 
 # Writes that cannot land.
@@ -329,8 +329,10 @@ def test_a_pipe_given_as_a_csv_file_is_refused_without_blocking(
 ) -> None:
     pipe = tmp_path / "customers.csv"
     os.mkfifo(pipe)
+    before = store_snapshot(home)
     with pytest.raises(mlops_kit.InvalidInputError, match="not a regular file"):
         _load(kit, pipe)
+    assert store_snapshot(home) == before
 
 
 def test_a_workbook_given_as_a_csv_file_is_named(kit: mlops_kit.Backend, home: Path, tmp_path: Path) -> None:
@@ -381,8 +383,10 @@ def test_an_unreadable_csv_is_named(tmp_path: Path) -> None:
     assert done.stdout.strip() == f"{path}: cannot be read: Permission denied"
 
 
-def test_an_unknown_encoding_is_named(tmp_path: Path) -> None:
+def test_an_unknown_encoding_is_named(kit: mlops_kit.Backend, home: Path, tmp_path: Path) -> None:
     path = tmp_path / "customers.csv"
     path.write_text("CUSTOMER_ID,NAME,SPEND\nC1,Bob,1\n")
+    before = store_snapshot(home)
     with pytest.raises(mlops_kit.InvalidInputError, match="unknown encoding 'latin-9000'"):
-        read_csv_checked(path, COLUMNS, encoding="latin-9000")
+        _load(kit, path, encoding="latin-9000")
+    assert store_snapshot(home) == before

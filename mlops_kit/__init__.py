@@ -12,6 +12,7 @@ from mlops_kit.errors import (
     MlopsKitError,
     NotFoundError,
     RunFailedError,
+    StoreLockedError,
 )
 from mlops_kit.feature_store import FeatureStore
 from mlops_kit.registry import Registry
@@ -58,6 +59,7 @@ __all__ = [
     "RunInput",
     "RunRef",
     "RunStatus",
+    "StoreLockedError",
     "Tracker",
     "TrainingSet",
     "Warehouse",

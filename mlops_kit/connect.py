@@ -72,7 +72,8 @@ class Backend:
 def connect(backend: str = "local", **options: Any) -> Backend:
     """Connect to ``backend`` ("local", "snowflake" or "snowflake-emulator").
 
-    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``.
+    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``,
+    ``lock_timeout`` (seconds to wait for another process's hold on the database; default 60).
     Snowflake options: ``connection_name``, ``database``, ``warehouse``, ``role``, ``session``.
     Snowflake emulator options: ``home`` (the account lives in ``<home>/snowflake-emulator``), ``database``.
 

@@ -83,7 +83,8 @@ class Warehouse(abc.ABC):
             The number of rows written.
         Raises:
             AlreadyExistsError: ``mode="error"`` and the table exists.
-            InvalidInputError: a column name is not an identifier, or the rows do not fit.
+            InvalidInputError: a column name is not an identifier, the schema does not exist, the
+                rows do not fit, or (``append``) the frame's columns are not the table's.
         """
 
     @abc.abstractmethod
@@ -113,13 +114,16 @@ class Warehouse(abc.ABC):
 
         return self.query(f"SELECT * FROM {table_name(table).qualified()}")
 
-    def load_csv(self, table: str, path: str | Path, columns: Mapping[str, ColumnType]) -> int:
+    def load_csv(
+        self, table: str, path: str | Path, columns: Mapping[str, ColumnType], encoding: str = "utf-8"
+    ) -> int:
         """Validate a CSV file with a header row against ``columns`` and write it as ``table``.
 
-        Nothing is written unless the whole file is valid.
+        Nothing is written unless the whole file is valid. ``encoding`` is the file's text encoding.
 
         Raises:
-            InvalidInputError: a missing, extra or mistyped column, or an empty file; the message
-                names the file, the column and the first offending rows.
+            InvalidInputError: a missing, extra or mistyped column, an empty file, a folder or a file
+                not in ``encoding``; the message names the file, the column and the first offending
+                rows (and, for text in another encoding, the likely one).
         """
-        return self.write_table(table, read_csv_checked(path, columns), mode="overwrite")
+        return self.write_table(table, read_csv_checked(path, columns, encoding), mode="overwrite")

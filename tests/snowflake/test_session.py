@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 from unittest import mock
 
@@ -67,3 +71,24 @@ def test_login_failure_is_backend_unavailable(lab_connection: None) -> None:
     with mock.patch("snowflake.snowpark.Session.builder", builder), pytest.raises(BackendUnavailableError) as err:
         sf_session.create_session()
     assert "'lab'" in str(err.value)
+
+
+def test_a_malformed_config_file_is_named_with_its_line(tmp_path: Path) -> None:
+    # The connector finds its files when imported, so the check runs in a process of its own.
+    connections = tmp_path / "connections.toml"
+    connections.write_text('[lab]\naccount = "acme"\npassword = s3cret-value\n')
+    connections.chmod(0o600)
+    code = "from mlops_kit.adapters.snowflake import session; print(session.live_connection_configured()[1])"
+    env = {**os.environ, "SNOWFLAKE_HOME": str(tmp_path)}
+    env.pop("SNOWFLAKE_CONNECTIONS", None)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"{connections}, line 3, column 12: Unexpected character: 's'" in done.stdout
+    assert "s3cret-value" not in done.stdout
+
+
+def test_malformed_connections_in_the_environment_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SNOWFLAKE_CONNECTIONS", '[lab]\nuser = "me"\nrole = = "x"\n')
+    ok, reason = sf_session.live_connection_configured("lab")
+    assert not ok
+    assert "the SNOWFLAKE_CONNECTIONS environment variable, line 3" in reason

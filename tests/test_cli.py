@@ -12,8 +12,11 @@ import io
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -383,3 +386,64 @@ def test_whole_numbers_print_as_integers_in_every_format() -> None:
         out = io.StringIO()
         emit(rows, fmt, file=out)  # type: ignore[arg-type]
         assert check(out.getvalue()), out.getvalue()
+
+
+# The MLflow UI: one worker, no job runner, ready and announced, stopped with its children.
+
+
+def _descendants(pid: int) -> list[str]:
+    """Command lines of every process below ``pid`` (Linux /proc)."""
+    found, pending = [], [pid]
+    while pending:
+        parent = pending.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            children = (task / "children").read_text().split() if (task / "children").exists() else []
+            for child in map(int, children):
+                cmdline = Path(f"/proc/{child}/cmdline")
+                if cmdline.exists():
+                    found.append(cmdline.read_text().replace("\0", " "))
+                    pending.append(child)
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts the server's processes through /proc")
+def test_ui_starts_one_worker_and_prints_the_url(lab: tuple[Path, str], tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(SCRIPT), "ui", "--port", str(port)], env=_environment(lab[0]), cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()  # blocks until the server answers (or the command fails)
+        assert re.fullmatch(rf"MLflow UI ready in \d+s: http://127\.0\.0\.1:{port}  \(Ctrl-C stops it\)\n", line), line
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=50") as r:
+            assert EXPERIMENT in r.read().decode()
+        processes = _descendants(server.pid)
+        assert sum(" -m uvicorn " in p for p in processes) == 1, processes  # one web worker, no supervisor
+        assert not any("huey" in p for p in processes), processes  # no job runner
+    finally:
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert "Warning" not in err and "INFO" not in err
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # the server is gone
+
+
+def test_ui_on_a_busy_port_says_so(lab: tuple[Path, str], tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = subprocess.run(
+            [str(SCRIPT), "ui", "--port", str(port)], env=_environment(lab[0]), cwd=tmp_path, capture_output=True, text=True
+        )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"error: cannot serve on 127.0.0.1:{port}") and done.stderr.count("\n") == 1

@@ -329,7 +329,8 @@ def test_a_broken_plugin_does_not_break_the_others(monkeypatch: pytest.MonkeyPat
     import mlops_kit.cli as cli_module
 
     broken = EntryPoint("broken", "no_such_package.commands:group", cli_module.PLUGIN_GROUP)
-    monkeypatch.setattr(cli_module, "_plugin_cache", {**cli_module._plugins(), "broken": broken})
+    plugins = {**cli_module._plugins(), "broken": broken}
+    monkeypatch.setattr(cli_module, "_plugins", lambda: plugins)
     assert main(["--help"]) == 0
     assert "broken" in capsys.readouterr().out
     assert main(["broken"]) == 1
@@ -434,7 +435,9 @@ def test_ui_starts_one_worker_and_prints_the_url(lab: tuple[Path, str], tmp_path
     assert server.returncode == 0, err
     assert "Warning" not in err and "INFO" not in err
     with socket.socket() as probe:
-        probe.bind(("127.0.0.1", port))  # the server is gone
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # its closed connections may linger
+        probe.bind(("127.0.0.1", port))  # nobody listens there any more
+        probe.listen()
 
 
 def test_ui_on_a_busy_port_says_so(lab: tuple[Path, str], tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ traceback.
 
 from __future__ import annotations
 
+import functools
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -150,16 +151,11 @@ class _CommandsWithPlugins(KitGroup):
         return command
 
 
-_plugin_cache: dict[str, EntryPoint] | None = None
-
-
+@functools.cache
 def _plugins() -> dict[str, EntryPoint]:
-    global _plugin_cache
-    if _plugin_cache is None:
-        from importlib.metadata import entry_points
+    from importlib.metadata import entry_points
 
-        _plugin_cache = {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
-    return _plugin_cache
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP)}
 
 
 def _load_plugin(entry_point: EntryPoint) -> click.Command:
@@ -184,7 +180,6 @@ def cli() -> None:
     """One MLOps workflow (feature store, tracking, registry, inference, lineage) on DuckDB + MLflow
     (local) or on Snowflake ML (snowflake): look at what the stores hold, query them, run the lab."""
     logs.quiet_libraries(verbose=settings.verbose)
-
 
 
 def main(argv: Sequence[str] | None = None) -> int:

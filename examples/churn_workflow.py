@@ -610,7 +610,7 @@ def step5_registry(lab: Lab) -> None:
                     "EXPERIMENT_NAME": lineage.run.experiment if lineage.run else None,
                     "RUN_NAME": lineage.run.name if lineage.run else None,
                     "RUN_ID": lineage.run.run_id if lineage.run else None,
-                    "PARAMS": json.dumps(lineage.params),
+                    "PARAMS": json.dumps(lineage.params, sort_keys=True),
                     "ACCURACY": lineage.metrics.get("accuracy"),
                     "F1_SCORE": lineage.metrics.get("f1_score"),
                     "CREATED_AT": lineage.created_at,

@@ -6,6 +6,7 @@ from typing import Any
 from unittest import mock
 
 import pytest
+from snowflake.snowpark import Session
 
 from mlops_kit.adapters.snowflake import session as sf_session
 from mlops_kit.errors import BackendUnavailableError
@@ -35,12 +36,20 @@ def test_unconfigured_connection_says_how_to_configure(monkeypatch: pytest.Monke
     assert "known connections: lab" in reason and "s3cret" not in reason
 
 
+def _builder() -> Any:
+    """A signature-true double of Snowpark's session builder (its methods return autospecs too)."""
+    builder = mock.create_autospec(Session.SessionBuilder, instance=True, spec_set=True)
+    builder.configs.return_value = builder
+    builder.create.return_value = mock.create_autospec(Session, instance=True, spec_set=True)
+    return builder
+
+
 def test_create_session_names_the_connection_and_overrides(lab_connection: None) -> None:
-    builder = mock.MagicMock(name="builder")
+    builder = _builder()
     with mock.patch("snowflake.snowpark.Session.builder", builder):
         session = sf_session.create_session(warehouse="LAB_WH", role="LAB_ROLE")
     builder.configs.assert_called_once_with({"connection_name": "lab", "warehouse": "LAB_WH", "role": "LAB_ROLE"})
-    assert session is builder.configs.return_value.create.return_value
+    assert session is builder.create.return_value
 
 
 def test_create_session_fails_typed_without_a_connection(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -53,8 +62,8 @@ def test_login_failure_is_backend_unavailable(lab_connection: None) -> None:
     def refuse(*_args: Any) -> Any:
         raise RuntimeError("250001: Could not connect to Snowflake backend")
 
-    builder = mock.MagicMock(name="builder")
-    builder.configs.return_value.create.side_effect = refuse
+    builder = _builder()
+    builder.create.side_effect = refuse
     with mock.patch("snowflake.snowpark.Session.builder", builder), pytest.raises(BackendUnavailableError) as err:
         sf_session.create_session()
     assert "'lab'" in str(err.value)

@@ -377,6 +377,17 @@ def test_a_table_too_wide_for_the_terminal_becomes_one_block_per_row(monkeypatch
     assert all(len(line) <= 60 for line in text.splitlines())
 
 
+@pytest.mark.parametrize("terminal", [True, False])
+def test_cell_text_is_never_read_as_markup(monkeypatch: pytest.MonkeyPatch, terminal: bool) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    rows = [{"[bold]name": "[bold]not bold[/bold] [red]x", "value": "M!PREDICT(A)['output_feature_1']"}]
+    screen = _Terminal() if terminal else io.StringIO()
+    emit(rows, "table", title="[b]title", file=screen)
+    text = ANSI.sub("", screen.getvalue())
+    for literal in ("[b]title", "[bold]name", "[bold]not bold[/bold] [red]x", "['output_feature_1']"):
+        assert literal in text
+
+
 def test_whole_numbers_print_as_integers_in_every_format() -> None:
     rows = [{"CUSTOMERS": 2866.0, "CHURNED": 998.0, "RATE": 0.348}]
     for fmt, check in (

@@ -72,16 +72,15 @@ def emit_record(record: Mapping[str, Any], fmt: Format = "table", *, title: str 
     emit(rows, fmt, title=title, columns=["field", "value"])
 
 
-def cell_text(value: Any, decimals: int | None = 3) -> str:
-    """How one value reads in a table cell (floats with ``decimals`` places; None keeps them)."""
+def cell_text(value: Any) -> str:
+    """How one value reads in a table cell: floats with 3 decimals (3 significant digits when
+    smaller than 0.001, which 3 decimals would show as 0.000)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if decimals is None or (value != 0 and abs(value) < 10**-decimals):
-            return f"{value:.3g}"
-        return f"{value:.{decimals}f}"
+        return f"{value:.3g}" if value != 0 and abs(value) < 1e-3 else f"{value:.3f}"
     if isinstance(value, dt.datetime):
         return value.replace(microsecond=0).isoformat(sep=" ")
     if isinstance(value, dt.date):
@@ -176,6 +175,7 @@ _COLUMN_GAP = 3
 
 def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None, indent: int, out: TextIO) -> None:
     from rich.console import Console
+    from rich.text import Text
 
     cells = [[cell_text(record[name]) for name in names] for record in records]
     heading = " " * indent + title if title else None
@@ -192,11 +192,12 @@ def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None
     natural = {n: max([len(n), *(len(line) for row in cells for line in row[i].splitlines() or [""])]) for i, n in enumerate(names)}
     least = {n: w if w <= SHORT_COLUMN else max(min(len(n), SHORT_COLUMN), 16) for n, w in natural.items()}
     if heading:
-        console.print(f"[bold]{heading}[/bold]")
+        console.print(Text(heading, style="bold"))
     if sum(least.values()) + _COLUMN_GAP * (len(names) - 1) + indent <= console.width:
         console.print(_indented(_rich_table(records, names, cells, least), indent))
     else:  # too many columns for the terminal: one block per row, as psql's expanded display
-        console.print(f"[dim]{' ' * indent}({len(names)} columns: a block per row; --format csv keeps a row on one line)[/dim]")
+        note = f"{' ' * indent}({len(names)} columns: a block per row; --format csv keeps a row on one line)"
+        console.print(Text(note, style="dim"))
         for row in cells:
             console.print(_indented(_record_grid(names, row), indent))
     if empty:
@@ -204,16 +205,18 @@ def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None
 
 
 def _rich_table(records: list[Mapping[str, Any]], names: list[str], cells: list[list[str]], least: dict[str, int]) -> Any:
+    """Cells and headers are Text, not markup: data such as ``[bold]`` or ``['output_feature_1']`` prints as is."""
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold")
     for name in names:
         values = [r[name] for r in records if r[name] is not None]
         numeric = bool(values) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
-        table.add_column(name, justify="right" if numeric else "left", overflow="fold", min_width=least.get(name))
+        table.add_column(Text(name), justify="right" if numeric else "left", overflow="fold", min_width=least.get(name))
     for row in cells:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))
     return table
 
 
@@ -222,13 +225,14 @@ def _record_grid(names: list[str], row: list[str]) -> Any:
     from rich.console import Group
     from rich.rule import Rule
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table.grid(padding=(0, _COLUMN_GAP))
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column(overflow="fold")
     for name, text in zip(names[1:], row[1:], strict=True):
-        grid.add_row(name, text)
-    return Group(Rule(f"{names[0]} {row[0]}", align="left", style="dim"), grid)
+        grid.add_row(Text(name), Text(text))
+    return Group(Rule(Text(f"{names[0]} {row[0]}"), align="left", style="dim"), grid)
 
 
 def _indented(renderable: Any, indent: int) -> Any:

@@ -42,7 +42,10 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     def query(self, sql: str) -> pd.DataFrame:
-        """Run a query in Snowflake's SQL dialect and return its rows.
+        """Run one statement (a query) in Snowflake's SQL dialect and return its rows.
+
+        Exactly one statement runs: ``SELECT 1; DROP TABLE T`` is refused before anything runs (a
+        trailing ``;`` is fine).
 
         A registered model can be called as on Snowflake:
         ``SELECT CUSTOMER_CHURN_PREDICTOR!PREDICT(A, B)['output_feature_0'] FROM T`` uses the default
@@ -51,7 +54,8 @@ class Warehouse(abc.ABC):
 
         Raises:
             NotFoundError: a table or model in the query does not exist.
-            InvalidInputError: the SQL does not parse or fails to run.
+            InvalidInputError: the SQL does not parse, holds no statement or more than one, or
+                fails to run.
         """
 
     @abc.abstractmethod

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit import names
+from mlops_kit import names, statements
 from mlops_kit.adapters.local.locks import (
     Busy,
     duckdb_advice,
@@ -111,7 +111,7 @@ class LocalWarehouse(Warehouse):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
     def query(self, sql: str) -> pd.DataFrame:
-        duck_sql, calls = self._prepare(sql)
+        duck_sql, calls = self._prepare(statements.single(sql))
         with self.connection() as con, self._model_functions(con, calls):
             return _run(con, duck_sql, sql, fetch=True)
 
@@ -240,7 +240,7 @@ class LocalWarehouse(Warehouse):
         plain, calls = extract_model_calls(sql)
         if calls and self.model_functions is None:
             raise InvalidInputError("this warehouse has no registry attached, so models cannot be called from SQL")
-        return to_duckdb(plain), calls
+        return to_duckdb(plain, calls), calls
 
     @contextlib.contextmanager
     def _model_functions(self, con: duckdb.DuckDBPyConnection, calls: list[ModelCall]) -> Iterator[None]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from mlops_kit import names
+from mlops_kit import names, statements
 from mlops_kit.adapters.snowflake._errors import translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError
 from mlops_kit.warehouse import Warehouse, WriteMode
@@ -49,8 +49,9 @@ class SnowflakeWarehouse(Warehouse):
                 self.session.use_schema(current)
 
     def query(self, sql: str) -> pd.DataFrame:
+        statement = statements.single(sql)
         with translated("query failed"):
-            return self.session.sql(sql).to_pandas()
+            return self.session.sql(statement).to_pandas()
 
     def execute(self, sql: str) -> None:
         with translated("statement failed"):

@@ -241,8 +241,8 @@ def test_sql_is_read_only_unless_write(run_cli: Runner, lab: tuple[Path, str]) -
     code, _, err = run_cli("sql", "SELECT 1 AS A; DROP TABLE PREP_DATA.CUSTOMERS")
     assert code == 1 and "expected one SQL statement, got 2" in err
     assert len(_table(lab[0], "PREP_DATA.CUSTOMERS")) == 300  # nothing was dropped
-    code, _, _ = run_cli("sql", "--write", "CREATE TABLE ANALYTICS.CLI_SCRATCH AS SELECT 1 AS A")
-    assert code == 0
+    code, out, err = run_cli("sql", "--write", "CREATE TABLE ANALYTICS.CLI_SCRATCH AS SELECT 1 AS A")
+    assert code == 0 and out == "" and "CREATE done" in err
     assert _table(lab[0], "ANALYTICS.CLI_SCRATCH") == [{"A": 1}]
     assert run_cli("sql", "--write", "DROP TABLE ANALYTICS.CLI_SCRATCH")[0] == 0
 

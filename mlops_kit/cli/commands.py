@@ -284,10 +284,15 @@ def sql(statement: str, write: bool, backend: str, fmt: Format) -> None:
     if statement == "-":
         statement = sys.stdin.read()
     single = statements.single(statement)
-    if not write and not statements.is_reading(single):
+    if not write and not statements.is_reading(single):  # checked before connecting
         kind = statements.kind(single) or "this statement"
         raise click.UsageError(f"{kind} changes data and mlops-kit sql is read-only: add --write to run it")
+    reading = statements.is_reading(single)
     with connect_backend(backend) as kit:
+        if not reading:  # query() only reads; a writing statement goes through execute()
+            kit.warehouse.execute(single)
+            click.echo(f"{statements.kind(single) or 'statement'} done", err=True)
+            return
         rows = kit.warehouse.query(single)
     emit(rows, fmt)
 

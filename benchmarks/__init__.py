@@ -18,7 +18,7 @@ Every measured thing runs in a fresh subprocess with its own temporary ``MLOPS_K
 | 3 | ``pit_join`` | point-in-time training set vs a hand-written DuckDB ASOF JOIN |
 | 4 | ``features_1m`` | labels, feature views v1/v2, training set for 1M customers vs pandas |
 | 5 | ``batch_scoring`` | 1M rows through the registry and through SQL vs raw XGBoost |
-| 6 | ``startup`` | ``mlops-kit --help`` and ``import mlops_kit`` vs the bare interpreter |
+| 6 | ``startup`` | ``mlops-kit --help``, ``import mlops_kit`` and the read commands on a lab store vs the bare interpreter |
 | 7 | ``metric_logging`` | 10,000 metric points through the Tracker vs MLflow ``log_batch`` |
 | 8 | ``concurrent_labs`` | 4 labs started together on one fresh home (and plain MLflow, 4 processes) |
 """

@@ -75,13 +75,13 @@ def generate(customers: int = 3000, seed: int = 42, progress: bool = False) -> t
     """Return ``(CUSTOMERS, ORDERS)`` frames shaped like the lab's CSV files, deterministic for ``seed``.
 
     The default 3,000 customers give about 17,000-20,000 orders; every customer has at least one order.
-    With ``progress=True`` a tqdm bar shows the generation phases.
+    With ``progress=True`` a tqdm bar shows the generation phases on a terminal (never in a log file).
     """
     if customers < 1:
         raise InvalidInputError(f"customers must be at least 1, got {customers}")
     rng = np.random.default_rng(seed)
     n = int(customers)
-    bar = tqdm(total=6, desc="churn data", unit="phase", disable=not progress)
+    bar = tqdm(total=6, desc="churn data", unit="phase", disable=None if progress else True)  # None: terminal only
     try:
         # 1. Customers and their latent propensities.
         bar.set_postfix_str(f"{n:,} customers")

@@ -1,7 +1,7 @@
 """The churn lab (shared/LAB.md) end to end, on either backend, through the core interfaces only.
 
-    python examples/churn_workflow.py --backend local        # or: mlops-kit lab run
-    python examples/churn_workflow.py --backend snowflake
+    mlops-kit lab run --backend local          # or: python examples/churn_workflow.py --backend local
+    mlops-kit lab run --backend snowflake
 
 Steps: 0 setup and load, 1 explore and label, 2 feature store, 3 training (search, SHAP),
 4 experiment tracking (three runs), 5 registry (V2 trained in a run of its own), inference, SQL call,
@@ -18,7 +18,6 @@ FAILED.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -133,11 +132,11 @@ def say(text: str) -> None:
 
 
 def show(title: str, df: pd.DataFrame) -> None:
-    import pandas as pd
+    """A small table in the log, printed by the command line's renderer (whole numbers as integers)."""
+    from mlops_kit.cli.output import emit
 
-    with pd.option_context("display.width", 140, "display.max_columns", 30, "display.float_format", "{:,.3f}".format):
-        say(f"\n  {title}")
-        say("    " + df.to_string(index=False).replace("\n", "\n    "))
+    say("")
+    emit(df, "table", title=title, indent=2)
 
 
 # Step 0: setup and load.
@@ -349,7 +348,8 @@ def search_hyperparameters(split: Split, seed: int) -> Any:
         "colsample_bytree": uniform(0.6, 0.4),
         "scale_pos_weight": uniform(1, 3),
     }
-    bar = tqdm(total=15, desc="  search: 5 candidates x 3 folds", unit="fit", file=sys.stdout)
+    # disable=None: a bar on a terminal only, so a log file gets no carriage-return frames
+    bar = tqdm(total=15, desc="  search: 5 candidates x 3 folds", unit="fit", file=sys.stdout, disable=None)
 
     def f1_with_progress(estimator: Any, x: pd.DataFrame, y: pd.Series) -> float:
         score = float(f1_score(y, estimator.predict(x)))
@@ -545,8 +545,19 @@ def step4_track(lab: Lab) -> None:
     plots.close(figure)
 
 
+def lab_runs(lab: Lab) -> list[Run]:
+    """The lab's finished runs (those of RUNS with an F1 score); none when the experiment does not exist."""
+    from mlops_kit.errors import NotFoundError
+
+    try:
+        found = lab.backend.tracker.list_runs(EXPERIMENT)
+    except NotFoundError:
+        return []
+    return [r for r in found if r.name in RUNS and "f1_score" in r.metrics]
+
+
 def best_run(lab: Lab) -> Run:
-    runs = [r for r in lab.backend.tracker.list_runs(EXPERIMENT) if r.name in RUNS and "f1_score" in r.metrics]
+    runs = lab_runs(lab)
     if not runs:
         from mlops_kit.errors import NotFoundError
 
@@ -618,7 +629,7 @@ def step5_registry(lab: Lab) -> None:
                     "EXPERIMENT_NAME": lineage.run.experiment if lineage.run else None,
                     "RUN_NAME": lineage.run.name if lineage.run else None,
                     "RUN_ID": lineage.run.run_id if lineage.run else None,
-                    "PARAMS": json.dumps(lineage.params),
+                    "PARAMS": json.dumps(lineage.params, sort_keys=True),
                     "ACCURACY": lineage.metrics.get("accuracy"),
                     "F1_SCORE": lineage.metrics.get("f1_score"),
                     "CREATED_AT": lineage.created_at,
@@ -692,13 +703,55 @@ STEPS: dict[int, tuple[str, Callable[[Lab], None]]] = {
     5: ("registry, inference, SQL call, lineage", step5_registry),
 }
 
+#: The earlier steps whose results a step reads from the stores.
+NEEDS: dict[int, tuple[int, ...]] = {0: (), 1: (0,), 2: (0, 1), 3: (2,), 4: (2,), 5: (0, 2, 4)}
+
+
+def missing_steps(lab: Lab) -> list[int]:
+    """The steps before ``from_step`` that the chosen steps need and whose results are not in the stores."""
+    wh = lab.backend.warehouse
+    made: dict[int, Callable[[], bool]] = {
+        0: lambda: wh.table_exists(sql.CUSTOMERS) and wh.table_exists(sql.ORDERS),
+        1: lambda: wh.table_exists(sql.CHURN_LABELS),
+        2: lambda: wh.table_exists(TRAINING_SET),
+        4: lambda: bool(lab_runs(lab)),
+    }
+    needed: set[int] = set()
+    pending = [n for step in range(lab.options.from_step, lab.options.to_step + 1) for n in NEEDS[step]]
+    while pending:
+        step = pending.pop()
+        if step < lab.options.from_step and step not in needed:
+            needed.add(step)
+            pending.extend(NEEDS[step])
+    return sorted(step for step in needed if not made[step]())
+
+
+def _steps_text(steps: list[int]) -> str:
+    """``[0, 1, 2]`` as ``0–2``, ``[0, 2, 4]`` as ``0, 2 and 4``."""
+    if steps == list(range(steps[0], steps[-1] + 1)) and len(steps) > 2:
+        return f"{steps[0]}–{steps[-1]}"
+    return ", ".join(map(str, steps[:-1])) + (" and " if len(steps) > 1 else "") + str(steps[-1])
+
 
 def run(backend: Backend, options: Options) -> Lab:
-    """Run steps ``from_step`` to ``to_step`` and print a summary."""
+    """Run steps ``from_step`` to ``to_step`` and print a summary.
+
+    Raises:
+        NotFoundError: ``from_step`` skips steps whose results are not in the stores (nothing runs).
+    """
+    from mlops_kit.errors import NotFoundError
+
     lab = Lab(backend, options)
     started = time.perf_counter()
     backend.warm_up()  # e.g. the local MLflow store opens while steps 0-3 prepare data and train
     with backend.exclusive("churn_lab"):
+        missing = missing_steps(lab) if options.from_step > 0 else []
+        if missing:
+            raise NotFoundError(
+                f"--from {options.from_step} reads what step{'s' if len(missing) > 1 else ''} {_steps_text(missing)} "
+                f"make, and it is not in the {backend.name} stores: run them first "
+                f"(mlops-kit lab run --to {missing[-1]}), or the whole lab"
+            )
         for number in range(options.from_step, options.to_step + 1):
             title, step = STEPS[number]
             say(f"\n== Step {number}: {title}")
@@ -718,7 +771,7 @@ def summary(lab: Lab, seconds: float) -> None:
         say(f"  {what:<22} {where}")
     say(f"  {'plots':<22} {lab.plots_dir}")
     say(f"  {'feature store':<22} mlops-kit features --backend {lab.backend.name}")
-    say(f"  {'runs side by side':<22} mlops-kit runs {EXPERIMENT} --backend {lab.backend.name}")
+    say(f"  {'runs side by side':<22} mlops-kit runs {EXPERIMENT} -m accuracy,precision,recall,f1_score,roc_auc --backend {lab.backend.name}")
     say(f"  {'experiment viewer':<22} mlops-kit lab viewer --backend {lab.backend.name}  (one HTML page)")
     say(f"  {'model versions':<22} mlops-kit models list {MODEL} --backend {lab.backend.name}")
     say(f"  {'lineage':<22} mlops-kit lineage {MODEL} V1 --backend {lab.backend.name}")
@@ -805,36 +858,11 @@ def _frame(rows: Any) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def parse(argv: Sequence[str] | None) -> Options:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--backend", default="local", choices=["local", "snowflake"])
-    parser.add_argument("--data-dir", type=Path, help="load the lab's CUSTOMERS and ORDERS CSV files from here")
-    parser.add_argument("--customers", type=int, default=3000, help="customers to generate (default 3000)")
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--from", dest="from_step", type=int, default=0, choices=sorted(STEPS))
-    parser.add_argument("--to", dest="to_step", type=int, default=5, choices=sorted(STEPS))
-    parser.add_argument("--out", type=Path, default=Path("mlops_lab_output"), help="plots and data go here")
-    args = parser.parse_args(argv)
-    if args.from_step > args.to_step:
-        parser.error(f"--from {args.from_step} is after --to {args.to_step}")
-    return Options(args.backend, args.data_dir, args.customers, args.seed, args.from_step, args.to_step, args.out)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
+    """``python examples/churn_workflow.py [OPTIONS]``: the same as ``mlops-kit lab run [OPTIONS]``."""
+    from mlops_kit.cli import main as command_line
 
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    options = parse(argv)
-    from mlops_kit import connect
-    from mlops_kit.errors import MlopsKitError
-
-    say(f"Connecting to the {options.backend} backend ...")
-    try:
-        run(connect(options.backend), options)
-    except MlopsKitError as exc:
-        say(f"\nerror: {exc}")
-        return 1
-    return 0
+    return command_line(["lab", "run", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

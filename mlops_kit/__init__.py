@@ -12,6 +12,7 @@ from mlops_kit.errors import (
     MlopsKitError,
     NotFoundError,
     RunFailedError,
+    StoreLockedError,
 )
 from mlops_kit.feature_store import FeatureStore
 from mlops_kit.registry import Registry
@@ -59,6 +60,7 @@ __all__ = [
     "RunRef",
     "RunStatus",
     "RunTerminated",
+    "StoreLockedError",
     "Tracker",
     "TrainingSet",
     "Warehouse",

@@ -21,6 +21,11 @@ from mlops_kit.warehouse import Warehouse
 BACKENDS: dict[str, tuple[str, str, str]] = {
     "local": ("mlops_kit.adapters.local", "connect_local", "pip install 'mlops-kit[local]'"),
     "snowflake": ("mlops_kit.adapters.snowflake", "connect_snowflake", "pip install 'mlops-kit[snowflake]'"),
+    "snowflake-emulator": (
+        "mlops_kit.adapters.snowflake_emulator",
+        "connect_snowflake_emulator",
+        "pip install 'mlops-kit[emulator]'",
+    ),
 }
 
 
@@ -65,10 +70,12 @@ class Backend:
 
 
 def connect(backend: str = "local", **options: Any) -> Backend:
-    """Connect to ``backend`` ("local" or "snowflake").
+    """Connect to ``backend`` ("local", "snowflake" or "snowflake-emulator").
 
-    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``.
+    Local options: ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``), ``database``,
+    ``lock_timeout`` (seconds to wait for another process's hold on the database; default 60).
     Snowflake options: ``connection_name``, ``database``, ``warehouse``, ``role``, ``session``.
+    Snowflake emulator options: ``home`` (the account lives in ``<home>/snowflake-emulator``), ``database``.
 
     Raises:
         InvalidInputError: an unknown backend; the message lists the valid ones.

@@ -5,6 +5,9 @@ Used before anything is written, so a bad file never leaves a half-loaded table 
 
 from __future__ import annotations
 
+import codecs
+import csv
+import io
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -18,27 +21,36 @@ ColumnType = Literal["string", "int", "float", "date", "timestamp"]
 _SHOWN_ROWS = 5
 
 
-def read_csv_checked(path: str | Path, columns: Mapping[str, ColumnType]) -> pd.DataFrame:
+def read_csv_checked(path: str | Path, columns: Mapping[str, ColumnType], encoding: str = "utf-8") -> pd.DataFrame:
     """Read ``path`` and return its rows typed as ``columns`` says (names upper-cased).
 
     Column names match case-insensitively and in any order. Rows are numbered as a spreadsheet shows
-    them (the header is row 1).
+    them (the header is row 1). A UTF-8 byte order mark and Windows line ends are accepted.
 
+    Args:
+        encoding: the file's text encoding (e.g. ``cp1252`` for a CSV saved by Excel on Windows).
     Raises:
-        InvalidInputError: the file is missing or empty, a declared column is missing, an undeclared
-            one is present, or a value does not parse as its column's type (blank values included).
+        InvalidInputError: the file is missing, not a file, unreadable, empty or not in ``encoding``
+            (the message names the row, the column and a likely encoding), a declared column is
+            missing, an undeclared one is present, or a value does not parse as its column's type
+            (blank values included).
     """
     import pandas as pd
 
     path = Path(path)
-    if not path.is_file():
-        raise InvalidInputError(f"{path}: no such file")
+    _check_is_csv_file(path)
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, engine="c")
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, engine="c", encoding=encoding)
     except pd.errors.EmptyDataError as exc:
         raise InvalidInputError(f"{path}: the file is empty (expected a header row and data)") from exc
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(f"{path}: {_undecodable(path, encoding)}") from exc
+    except pd.errors.ParserError as exc:
         raise InvalidInputError(f"{path}: not a readable CSV file: {exc}") from exc
+    except LookupError as exc:
+        raise InvalidInputError(f"{path}: unknown encoding {encoding!r}") from exc
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
 
     wanted = {name.upper(): kind for name, kind in columns.items()}
     raw.columns = [str(c).strip().upper() for c in raw.columns]
@@ -87,3 +99,65 @@ def _convert(path: Path, values: pd.Series, column: str, kind: ColumnType) -> pd
             f"{path}: column {column} expects {expected}; {int(bad.sum())} bad value(s), first: {shown}"
         )
     return converted
+
+
+def _check_is_csv_file(path: Path) -> None:
+    """Refuse, before parsing, what is not a CSV file at all."""
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() == ".csv")[:5]
+        hint = f" (it holds {', '.join(inside)})" if inside else ""
+        raise InvalidInputError(f"{path}: is a folder, not a CSV file: give the path of the file{hint}")
+    if not path.exists():
+        raise InvalidInputError(f"{path}: no such file")
+    if not path.is_file():  # a FIFO or a device would block or never end
+        raise InvalidInputError(f"{path}: not a regular file (a pipe or a device?): give the path of a CSV file")
+    try:
+        with open(path, "rb") as handle:
+            start = handle.read(4)
+    except OSError as exc:
+        raise InvalidInputError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    if start == b"PK\x03\x04":
+        raise InvalidInputError(
+            f"{path}: is a zip file (an Excel .xlsx workbook?), not a CSV file: save it as CSV UTF-8"
+        )
+
+
+#: Encodings worth suggesting, most likely first: UTF-8, what Excel on Windows writes, any 8-bit text.
+_CANDIDATE_ENCODINGS = ("utf-8", "cp1252", "latin-1")
+
+
+def _undecodable(path: Path, encoding: str) -> str:
+    """Where ``path`` stops being ``encoding`` (row and column, as a spreadsheet numbers them), and what it may be."""
+    data = path.read_bytes()
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return f"not {encoding} text; it is utf-16: pass encoding='utf-16', or save the file as UTF-8"
+    likely = next(e for e in _CANDIDATE_ENCODINGS if e != encoding and _decodes(data, e))
+    resave = "" if likely == "utf-8" else ", or save the file as UTF-8 (in Excel: Save As, CSV UTF-8)"
+    return f"not {encoding} text{_first_undecodable(data, encoding, likely)}; it looks like {likely}: pass encoding={likely!r}{resave}"
+
+
+def _first_undecodable(data: bytes, encoding: str, likely: str) -> str:
+    # Undecodable bytes become lone surrogates, so the CSV reader can say which field holds them.
+    text = data.decode(encoding, errors="surrogateescape")
+    header: list[str] = []
+    for number, row in enumerate(csv.reader(io.StringIO(text, newline="")), start=1):
+        header = header or row
+        bad = [i for i, value in enumerate(row) if any("\udc80" <= ch <= "\udcff" for ch in value)]
+        if not bad:
+            continue
+        index = bad[0]
+        if number == 1:
+            place = f"row 1 (the header), column {index + 1}"
+        else:
+            place = f"row {number}, column {header[index] if index < len(header) else index + 1}"
+        shown = row[index].encode(encoding, errors="surrogateescape").decode(likely, errors="replace")
+        return f" at {place} ({shown!r} when read as {likely})"
+    return ""
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -27,5 +27,10 @@ class BackendUnavailableError(MlopsKitError):
     """A backend cannot be used: its extra is not installed or it cannot be reached."""
 
 
+class StoreLockedError(BackendUnavailableError):
+    """A store (e.g. the local DuckDB file) stayed locked by another process for longer than the kit
+    waits; the message names the holder and what to do."""
+
+
 class RunFailedError(MlopsKitError):
     """A step of a workflow failed; the stores were left as they were or marked failed."""

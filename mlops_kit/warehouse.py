@@ -42,7 +42,10 @@ class Warehouse(abc.ABC):
 
     @abc.abstractmethod
     def query(self, sql: str) -> pd.DataFrame:
-        """Run a query in Snowflake's SQL dialect and return its rows.
+        """Run one statement (a query) in Snowflake's SQL dialect and return its rows.
+
+        Exactly one statement runs: ``SELECT 1; DROP TABLE T`` is refused before anything runs (a
+        trailing ``;`` is fine).
 
         A registered model can be called as on Snowflake:
         ``SELECT CUSTOMER_CHURN_PREDICTOR!PREDICT(A, B)['output_feature_0'] FROM T`` uses the default
@@ -51,7 +54,8 @@ class Warehouse(abc.ABC):
 
         Raises:
             NotFoundError: a table or model in the query does not exist.
-            InvalidInputError: the SQL does not parse or fails to run.
+            InvalidInputError: the SQL does not parse, holds no statement or more than one, or
+                fails to run.
         """
 
     @abc.abstractmethod
@@ -83,7 +87,8 @@ class Warehouse(abc.ABC):
             The number of rows written.
         Raises:
             AlreadyExistsError: ``mode="error"`` and the table exists.
-            InvalidInputError: a column name is not an identifier, or the rows do not fit.
+            InvalidInputError: a column name is not an identifier, the schema does not exist, the
+                rows do not fit, or (``append``) the frame's columns are not the table's.
         """
 
     @abc.abstractmethod
@@ -135,13 +140,16 @@ class Warehouse(abc.ABC):
 
         return self.query(f"SELECT * FROM {table_name(table).qualified()}")
 
-    def load_csv(self, table: str, path: str | Path, columns: Mapping[str, ColumnType]) -> int:
+    def load_csv(
+        self, table: str, path: str | Path, columns: Mapping[str, ColumnType], encoding: str = "utf-8"
+    ) -> int:
         """Validate a CSV file with a header row against ``columns`` and write it as ``table``.
 
-        Nothing is written unless the whole file is valid.
+        Nothing is written unless the whole file is valid. ``encoding`` is the file's text encoding.
 
         Raises:
-            InvalidInputError: a missing, extra or mistyped column, or an empty file; the message
-                names the file, the column and the first offending rows.
+            InvalidInputError: a missing, extra or mistyped column, an empty file, a folder or a file
+                not in ``encoding``; the message names the file, the column and the first offending
+                rows (and, for text in another encoding, the likely one).
         """
-        return self.write_table(table, read_csv_checked(path, columns), mode="overwrite")
+        return self.write_table(table, read_csv_checked(path, columns, encoding), mode="overwrite")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -150,10 +152,19 @@ def test_churn_is_learnable(labelled: pd.DataFrame) -> None:
     assert 0.6 <= f1 <= 0.9
 
 
-def test_progress_bar_runs(capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_bar_only_on_a_terminal(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     customers, orders = generate(50, seed=1, progress=True)
     assert len(customers) == 50 and len(orders) >= 50
-    assert "churn data" in capsys.readouterr().err
+    assert capsys.readouterr().err == ""  # a log file gets no carriage-return frames
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    generate(50, seed=1, progress=True)
+    assert "churn data" in terminal.getvalue()
 
 
 def test_rejects_no_customers() -> None:

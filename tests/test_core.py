@@ -91,3 +91,18 @@ def test_table_names() -> None:
     assert names.table_name("t", default_schema="fs").qualified() == "FS.T"
     with pytest.raises(InvalidInputError, match="needs a schema"):
         names.table_name("orders")
+
+
+def test_the_emulator_backend_without_its_extra_names_the_pip_command() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys; sys.modules['fakesnow'] = None\n"
+        "import mlops_kit\n"
+        "try:\n    mlops_kit.connect('snowflake-emulator')\n"
+        "except mlops_kit.BackendUnavailableError as exc:\n    print(exc)\n"
+    )
+    said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120).stdout
+    assert "pip install 'mlops-kit[emulator]'" in said
+    assert "snowflake-emulator" in said

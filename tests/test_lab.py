@@ -1,6 +1,6 @@
 """The churn lab end to end on the local backend, on a small generated data set.
 
-The lab runs once per module (about 20 s); the tests then check what it left in the stores against
+The lab runs once per session (about 20 s, the ``local_lab`` fixture); the tests then check what it left in the stores against
 an independent pandas computation from the same CSV files.
 """
 
@@ -13,20 +13,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from lab_results import CUSTOMERS, SEED
 from mlflow.entities import ViewType
 
 import mlops_kit
 from mlops_kit.examples import churn_sql, churn_workflow
 from mlops_kit.examples.churn_workflow import EXPERIMENT, FEATURE_VIEW, MODEL, Options
 
-CUSTOMERS = 400
-
 
 @pytest.fixture(scope="module")
-def lab(tmp_path_factory: pytest.TempPathFactory) -> tuple[mlops_kit.Backend, Path]:
-    home, out = tmp_path_factory.mktemp("lab_home"), tmp_path_factory.mktemp("lab_out")
-    backend = mlops_kit.connect("local", home=home)
-    churn_workflow.run(backend, Options(customers=CUSTOMERS, seed=7, out_dir=out))
+def lab(local_lab) -> tuple[mlops_kit.Backend, Path]:  # noqa: ANN001
+    backend, out, _ = local_lab
     return backend, out
 
 
@@ -246,7 +243,7 @@ def _inventory(backend: mlops_kit.Backend) -> dict[str, object]:
 def test_rerun_then_cleanup(lab) -> None:  # noqa: ANN001
     backend, out = lab
     before = _inventory(backend)
-    churn_workflow.run(backend, Options(customers=CUSTOMERS, seed=7, out_dir=out, from_step=2))
+    churn_workflow.run(backend, Options(customers=CUSTOMERS, seed=SEED, out_dir=out, from_step=2))
     assert _inventory(backend) == before  # the same objects, no duplicates
     client = backend.raw["mlflow"].client
     every = client.search_experiments(view_type=ViewType.ALL)

@@ -1,6 +1,7 @@
 """Local backend: DuckDB warehouse and feature store, MLflow tracker and registry, in one folder.
 
-``connect_local()`` wires them together; see ``home.py`` for where the files live.
+``connect_local()`` wires them together; see ``home.py`` for where the files live and
+``locks.py`` for how processes share them.
 """
 
 from __future__ import annotations
@@ -9,10 +10,9 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from filelock import FileLock
-
 from mlops_kit.adapters.local.feature_store import LocalFeatureStore
-from mlops_kit.adapters.local.home import LocalPaths, resolve_home
+from mlops_kit.adapters.local.home import LocalPaths, create_private_folder, resolve_home
+from mlops_kit.adapters.local.locks import HomeLock
 from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE, MlflowConnection
 from mlops_kit.adapters.local.registry import LocalRegistry
 from mlops_kit.adapters.local.tracker import LocalTracker
@@ -23,18 +23,28 @@ __all__ = ["LocalFeatureStore", "LocalRegistry", "LocalTracker", "LocalWarehouse
 
 
 def connect_local(
-    home: str | Path | None = None, database: str = "MLOPS_HOL_DB", feature_store_schema: str = "FEATURE_STORE"
+    home: str | Path | None = None,
+    database: str = "MLOPS_HOL_DB",
+    feature_store_schema: str = "FEATURE_STORE",
+    lock_timeout: float | None = None,
 ) -> Backend:
-    """The local backend in ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``)."""
+    """The local backend in ``home`` (default ``$MLOPS_KIT_HOME`` or ``~/.mlops_kit``).
+
+    ``lock_timeout``: seconds to wait while another process holds the DuckDB file (default
+    ``$MLOPS_KIT_LOCK_TIMEOUT``, else 60) before raising ``StoreLockedError``.
+    """
     paths = LocalPaths(resolve_home(home), database.upper())
+    if paths.keeps_artifacts_in_home:  # before MLflow creates it as the umask says
+        create_private_folder(paths.artifact_root, "the MLflow artifact folder")
     mlflow = MlflowConnection(paths)
     registry = LocalRegistry(mlflow)
-    warehouse = LocalWarehouse(paths, model_functions=registry.sql_function)
+    warehouse = LocalWarehouse(paths, model_functions=registry.sql_function, lock_timeout=lock_timeout)
 
     @contextlib.contextmanager
     def exclusive(name: str) -> Iterator[None]:
-        # One holder per home at a time; meanwhile the DuckDB file stays open (no reopen per call).
-        with FileLock(str(paths.home / f"{name}.lock")), warehouse.hold():
+        # One holder per home at a time, waiting as long as it takes (labs take turns); meanwhile
+        # the DuckDB file stays open (no reopen per call).
+        with HomeLock(paths.home, name).held(), warehouse.hold():
             yield
 
     return Backend(

@@ -8,14 +8,16 @@ transaction as the objects they describe. Point-in-time training sets use DuckDB
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
 from mlops_kit.adapters.local.sql import quote, to_duckdb
+from mlops_kit.adapters.local.warehouse import _object_type
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.feature_store import FeatureStore, FeatureViewLike, as_ref
 from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet
@@ -194,7 +196,7 @@ class LocalFeatureStore(FeatureStore):
 
     def read_feature_view(self, name: str, version: str) -> pd.DataFrame:
         view = self.get_feature_view(name, version)
-        with self._connection() as con:
+        with self._explaining_missing_objects([view]), self._connection() as con:
             return con.execute(f"SELECT * FROM {self._object(view)}").df()
 
     def delete_feature_view(self, name: str, version: str) -> None:
@@ -224,8 +226,9 @@ class LocalFeatureStore(FeatureStore):
         target = names.table_name(save_as, default_schema=self.schema) if save_as else None
         duck_spine = to_duckdb(spine_query)
 
-        with self._transaction() as con:  # one connection for the whole call: opening one costs ~20 ms
-            views = []
+        views: list[FeatureView] = []
+        # one connection for the whole call: opening one costs ~20 ms
+        with self._explaining_missing_objects(views), self._transaction() as con:
             for ref in refs:
                 view = self._view_row(con, ref.name, ref.version)
                 if view is None:
@@ -340,6 +343,11 @@ class LocalFeatureStore(FeatureStore):
     def _ensure_metadata(self) -> None:
         if self._ready:
             return
+        # Reading never writes: the tables are created only where they are missing (a new database),
+        # so a reader runs beside another program holding the database read-only.
+        if {ENTITIES, FEATURE_VIEWS, TRAINING_SETS} <= set(self.warehouse.list_tables(self.schema)):
+            self._ready = True
+            return
         with self.warehouse.transaction() as con:
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(self.schema)}")
             con.execute(
@@ -400,6 +408,42 @@ class LocalFeatureStore(FeatureStore):
                 raise NotFoundError(f"entity {entity_name} of feature view {view.name}/{view.version} is gone")
             keys += [k for k in entity.join_keys if k not in keys]
         return keys
+
+    @contextlib.contextmanager
+    def _explaining_missing_objects(self, views: list[FeatureView]) -> Iterator[None]:
+        """A version's view reads tables that may be dropped after it was registered: when the block fails
+        on a missing object, say which version cannot be read and why (nothing is checked while all is well)."""
+        import duckdb
+
+        try:
+            yield
+        except duckdb.CatalogException as exc:
+            with self._connection() as con:  # the failed block's transaction is gone: a fresh look
+                for view in views:
+                    problem = self._unreadable(con, view)
+                    if problem is not None:
+                        raise problem from exc
+            raise
+
+    def _unreadable(self, con: duckdb.DuckDBPyConnection, view: FeatureView) -> NotFoundError | None:
+        import duckdb
+
+        object_name = names.feature_view_object(view.name, view.version)
+        if _object_type(con, self.schema, object_name) is None:
+            problem = f"its view {self.schema}.{quote(object_name)} was dropped outside the kit; delete the version and register it again"
+        else:
+            try:  # binds the view's query without running it
+                con.execute(f"DESCRIBE SELECT * FROM {self._object(view)}").fetchall()
+                return None
+            except duckdb.CatalogException as exc:
+                problem = (
+                    f"its query reads something that no longer exists ({str(exc).splitlines()[0]}); "
+                    "recreate what it reads, or register a new version"
+                )
+        return NotFoundError(
+            f"feature view {view.name}/{view.version} cannot be read: {problem}. "
+            f"Its query: {' '.join(view.query.split())[:300]}"
+        )
 
     def _known_versions(self, name: str) -> str:
         versions = [v.version for v in self.list_feature_views(name)]

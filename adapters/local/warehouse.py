@@ -1,25 +1,44 @@
 """``LocalWarehouse``: the warehouse as one DuckDB database file any DuckDB client can open.
 
-DuckDB lets one process at a time open a file for writing, so the warehouse does not keep the file
-open: each operation opens it under an inter-process lock and closes it again, and several
-processes (four labs started together) take turns instead of failing. Inside ``hold()`` one
-connection serves every operation (opening costs about 18 ms), still under the lock.
+DuckDB lets many processes open a file read-only, or one open it read-write. So the warehouse does
+not keep the file open: each read opens it read-only (and so runs beside a notebook or the DuckDB
+CLI reading it), each write opens it read-write, and both close it again. Meeting DuckDB's lock, an
+operation waits a bounded time, saying for whom, then fails naming the holder (``locks.py``).
+Inside ``hold()`` one read-write connection serves every operation (opening costs about 18 ms), and
+other processes wait for it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import inspect
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit import names
+from mlops_kit import names, statements
+from mlops_kit.adapters.local.locks import (
+    Busy,
+    duckdb_advice,
+    duckdb_lock_holder,
+    resolve_lock_timeout,
+    wait_until_free,
+)
 from mlops_kit.adapters.local.sql import ModelCall, extract_model_calls, quote, to_duckdb
-from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
+from mlops_kit.errors import (
+    AlreadyExistsError,
+    BackendUnavailableError,
+    InvalidInputError,
+    MlopsKitError,
+    NotFoundError,
+    StoreLockedError,
+)
 from mlops_kit.warehouse import Warehouse, WriteMode
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import duckdb
     import numpy as np
     import pandas as pd
@@ -43,13 +62,17 @@ ModelFunctionResolver = Callable[[ModelCall], SqlModelFunction]
 class LocalWarehouse(Warehouse):
     """Tables and SQL in ``<home>/<DATABASE>.duckdb``."""
 
-    def __init__(self, paths: LocalPaths, model_functions: ModelFunctionResolver | None = None) -> None:
-        from filelock import FileLock
-
+    def __init__(
+        self,
+        paths: LocalPaths,
+        model_functions: ModelFunctionResolver | None = None,
+        lock_timeout: float | None = None,
+    ) -> None:
         self.paths = paths
         self._database = names.identifier(paths.database, "database")
-        self._lock = FileLock(str(paths.duckdb_lock), timeout=600)
         self.model_functions = model_functions
+        #: Seconds to wait for another process's hold on the database file before giving up.
+        self.lock_timeout = resolve_lock_timeout(lock_timeout)
         self._held: duckdb.DuckDBPyConnection | None = None
 
     @property
@@ -58,46 +81,28 @@ class LocalWarehouse(Warehouse):
 
     @contextlib.contextmanager
     def hold(self) -> Iterator[None]:
-        """Keep the database open (and locked against other processes) for the whole block."""
+        """Keep the database open read-write for the whole block: other processes wait for it."""
         if self._held is not None:
             yield
             return
-        import duckdb
-
-        with self._lock:
-            self._held = duckdb.connect(str(self.paths.duckdb_file))
-            try:
-                yield
-            finally:
-                self._held.close()
-                self._held = None
+        self._held = self._open(read_only=False)
+        try:
+            yield
+        finally:
+            self._held.close()
+            self._held = None
 
     @contextlib.contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """The database file, opened for this block only (or the held one), under the inter-process lock."""
-        if self._held is not None:
-            yield self._held
-            return
-        import duckdb
-
-        with self._lock:
-            con = duckdb.connect(str(self.paths.duckdb_file))
-            try:
-                yield con
-            finally:
-                con.close()
+        """The database opened read-only for this block (or the held connection): for reading."""
+        with self._opened(read_only=True) as con:
+            yield con
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection inside one transaction: everything in the block lands, or nothing does."""
-        with self.connection() as con:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
+        """The database opened for writing, inside one transaction: everything in the block lands, or nothing does."""
+        with self._opened(read_only=False) as con, _in_transaction(con):
+            yield con
 
     def create_schemas(self, schemas: Iterable[str]) -> None:
         canonical = [names.identifier(s, "schema") for s in schemas]
@@ -106,7 +111,7 @@ class LocalWarehouse(Warehouse):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
     def query(self, sql: str) -> pd.DataFrame:
-        duck_sql, calls = self._prepare(sql)
+        duck_sql, calls = self._prepare(statements.single(sql))
         with self.connection() as con, self._model_functions(con, calls):
             return _run(con, duck_sql, sql, fetch=True)
 
@@ -127,6 +132,8 @@ class LocalWarehouse(Warehouse):
 
     def write_tables(self, frames: Mapping[str, pd.DataFrame], mode: WriteMode = "overwrite") -> dict[str, int]:
         """Every table in one DuckDB transaction: a failure, or a kill, leaves all of them as they were."""
+        import duckdb
+
         if mode not in ("overwrite", "append", "error"):
             raise InvalidInputError(f"write mode {mode!r} is not one of overwrite, append, error")
         prepared = []
@@ -139,11 +146,9 @@ class LocalWarehouse(Warehouse):
         targets = [str(name) for _, name, _, _ in prepared]
         if len(set(targets)) != len(targets):
             raise InvalidInputError(f"a table is named twice in one write: {sorted(frames)}")
-        with self.transaction() as con:  # the existence checks and the writes see the same state
+        with self.transaction() as con:  # the checks and the writes see the same state
             for table, name, target, frame in prepared:
-                exists = _object_type(con, name.schema, name.table) is not None
-                if mode == "error" and exists:
-                    raise AlreadyExistsError(f"table {table} already exists")
+                exists = _check_write(con, table, name, frame, mode)
                 con.register("__mlops_kit_frame", frame)
                 try:
                     if mode == "append" and exists:
@@ -151,9 +156,12 @@ class LocalWarehouse(Warehouse):
                     else:
                         con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __mlops_kit_frame")
                 except Exception as exc:
-                    raise InvalidInputError(f"could not write {table}: {exc}") from exc
+                    raise InvalidInputError(f"could not write {table}: {_first_line(exc)}") from exc
                 finally:
-                    con.unregister("__mlops_kit_frame")
+                    # After a failed statement the transaction is aborted and this fails too, hiding the
+                    # cause; the rollback drops the registration anyway.
+                    with contextlib.suppress(duckdb.Error):
+                        con.unregister("__mlops_kit_frame")
         return {table: len(frame) for table, _, _, frame in prepared}
 
     def list_tables(self, schema: str) -> list[str]:
@@ -182,14 +190,10 @@ class LocalWarehouse(Warehouse):
     def drop_schema(self, schema: str) -> bool:
         canonical = names.identifier(schema, "schema")
         with self.transaction() as con:
-            found = con.execute(
-                "SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() "
-                "AND upper(schema_name) = ?",
-                [canonical],
-            ).fetchall()
+            found = _schema_exists(con, canonical)
             if found:
                 con.execute(f"DROP SCHEMA {quote(canonical)} CASCADE")
-        return bool(found)
+        return found
 
     # Internals.
 
@@ -199,11 +203,55 @@ class LocalWarehouse(Warehouse):
             raise InvalidInputError(f"table {table} is in database {name.database}, not {self.database}")
         return f"{quote(name.schema)}.{quote(name.table)}"
 
+    @contextlib.contextmanager
+    def _opened(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._held is not None:
+            yield self._held
+            return
+        con = self._open(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the database file, waiting (announced, at most ``lock_timeout`` s) while another process holds it."""
+        import duckdb
+
+        file = self.paths.duckdb_file
+        if read_only and not file.exists():  # a read-only open cannot create the file
+            self._open(read_only=False).close()
+        _refuse_foreign_file(file)
+        created = not file.exists()
+
+        def attempt() -> duckdb.DuckDBPyConnection:
+            try:
+                return duckdb.connect(str(file), read_only=read_only)
+            except duckdb.ConnectionException as exc:
+                # This process already has the file open in the other mode: DuckDB shares one instance
+                # per file and process, so a reader can use a read-write connection, a writer cannot wait.
+                if read_only:
+                    return duckdb.connect(str(file))
+                raise StoreLockedError(
+                    f"this process already has {file} open read-only (a duckdb.connect(..., read_only=True) "
+                    "of its own?): close that connection, then write"
+                ) from exc
+            except duckdb.IOException as exc:
+                holder = duckdb_lock_holder(str(exc), wanted_read_only=read_only)
+                if holder is None:
+                    raise _unusable(file, exc) from exc
+                raise Busy(holder) from exc
+
+        con = wait_until_free(attempt, f"the DuckDB database {file}", timeout=self.lock_timeout, advice=duckdb_advice)
+        if created:  # DuckDB creates it as the umask says; the data is the user's alone
+            os.chmod(file, 0o600)
+        return con
+
     def _prepare(self, sql: str) -> tuple[str, list[ModelCall]]:
         plain, calls = extract_model_calls(sql)
         if calls and self.model_functions is None:
             raise InvalidInputError("this warehouse has no registry attached, so models cannot be called from SQL")
-        return to_duckdb(plain), calls
+        return to_duckdb(plain, calls), calls
 
     @contextlib.contextmanager
     def _model_functions(self, con: duckdb.DuckDBPyConnection, calls: list[ModelCall]) -> Iterator[None]:
@@ -255,6 +303,93 @@ def _object_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str 
         [schema.upper(), name.upper()],
     ).fetchall()
     return rows[0][0] if rows else None
+
+
+def _check_write(
+    con: duckdb.DuckDBPyConnection, table: str, name: names.TableName, frame: pd.DataFrame, mode: WriteMode
+) -> bool:
+    """Refuse a write that cannot land, saying why (a failed statement only says the transaction aborted);
+    returns whether the table exists."""
+    if not _schema_exists(con, name.schema):
+        raise InvalidInputError(
+            f"could not write {table}: schema {name.schema} does not exist "
+            f"(create it first: warehouse.create_schemas([{name.schema!r}]))"
+        )
+    exists = _object_type(con, name.schema, name.table) is not None
+    if mode == "error" and exists:
+        raise AlreadyExistsError(f"table {table} already exists")
+    if mode == "append" and exists:
+        columns = _columns(con, name.schema, name.table)
+        given = list(frame.columns)
+        if {c.upper() for c in columns} != set(given):
+            missing = [c for c in columns if c.upper() not in given]
+            extra = [c for c in given if c not in {c.upper() for c in columns}]
+            raise InvalidInputError(
+                f"cannot append to {table}: the table has columns {columns}, the frame has {given} "
+                f"(missing from the frame: {missing}; not in the table: {extra})"
+            )
+    return exists
+
+
+def _schema_exists(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
+    rows = con.execute(
+        "SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() AND upper(schema_name) = ?",
+        [schema.upper()],
+    ).fetchall()
+    return bool(rows)
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_catalog = current_database() "
+        "AND upper(table_schema) = ? AND upper(table_name) = ? ORDER BY ordinal_position",
+        [schema.upper(), table.upper()],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+@contextlib.contextmanager
+def _in_transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    import duckdb
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):  # a failed rollback must not hide the cause
+            con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+#: A DuckDB file starts with an 8-byte checksum, then this.
+_DUCKDB_MAGIC = b"DUCK"
+
+
+def _refuse_foreign_file(file: Path) -> None:
+    """Refuse a file that is not a DuckDB database before DuckDB sees it: DuckDB would try to
+    download an extension to open, say, a SQLite file, and then write into it."""
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(12)
+    except FileNotFoundError:
+        return
+    except IsADirectoryError:
+        raise BackendUnavailableError(f"{file} is a folder, not a DuckDB database: move it away") from None
+    except OSError as exc:
+        raise BackendUnavailableError(f"cannot read the DuckDB database {file}: {exc.strerror or exc}") from exc
+    if len(head) == 12 and head[8:12] != _DUCKDB_MAGIC:
+        raise BackendUnavailableError(
+            f"{file} is not a DuckDB database (it starts with {head[:8]!r}): move it away, and the kit creates a "
+            "fresh one, or point the kit at another home (home= or MLOPS_KIT_HOME)"
+        )
+
+
+def _unusable(file: Path, exc: Exception) -> BackendUnavailableError:
+    return BackendUnavailableError(
+        f"cannot open the DuckDB database {file}: {_first_line(exc)}. If it is damaged, move it away (the kit "
+        "creates a fresh one) or restore it from a copy; if it is not writable, check its permissions"
+    )
 
 
 def _run(con: duckdb.DuckDBPyConnection, duck_sql: str, original: str, *, fetch: bool) -> Any:

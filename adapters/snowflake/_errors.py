@@ -1,7 +1,16 @@
-"""Translating Snowflake driver and snowflake-ml errors into mlops_kit's typed errors.
+"""Translating Snowflake driver and snowflake-ml errors into mlops_kit's typed errors, by their codes.
 
-Snowflake reports a missing object as "... does not exist" (SQL) or "Unable to find ..." /
-"... not found" (snowflake-ml); everything else it rejects is the caller's input.
+Two kinds of code tell what went wrong, never the English text:
+
+- snowflake-ml's own error codes (``snowflake.ml._internal.exceptions.error_codes``): raised as
+  ``SnowflakeMLException(error_code=…)``, which the library's telemetry wrapper unwraps into the
+  original exception with the code in front of its message (``ValueError("(2101) Cannot find …")``)
+  and, usually, the ``SnowflakeMLException`` as its cause.
+- Snowflake's SQL error numbers, on the connector's errors (``errno``) and Snowpark's
+  ``SnowparkSQLException`` (``sql_error_code``): 2003 "does not exist or not authorized",
+  2043 "does not exist, or operation cannot be performed", 2002 "already exists".
+
+Everything else Snowflake or the library refuses is the caller's input.
 """
 
 from __future__ import annotations
@@ -11,14 +20,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from snowflake.connector.errors import Error as ConnectorError
+from snowflake.ml._internal.exceptions import error_codes
 from snowflake.ml._internal.exceptions.exceptions import SnowflakeMLException
-from snowflake.snowpark.exceptions import SnowparkClientException
+from snowflake.snowpark.exceptions import SnowparkClientException, SnowparkSQLException
 
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
 
-#: What snowflake-ml raises besides driver errors: it wraps most in SnowflakeMLException, but
-#: Registry/Model raise a bare ValueError ("Unable to find model ...") and ExperimentTracking a
-#: RuntimeError.
+#: What snowflake-ml raises besides driver errors: it wraps most in SnowflakeMLException, which its
+#: telemetry unwraps into the original ValueError / RuntimeError / TypeError …
 SNOWFLAKE_ERRORS: tuple[type[Exception], ...] = (
     SnowparkClientException,
     SnowflakeMLException,
@@ -27,23 +36,66 @@ SNOWFLAKE_ERRORS: tuple[type[Exception], ...] = (
     RuntimeError,
 )
 
-_NOT_FOUND = re.compile(
-    r"does not exist|not exist|not found|unable to find|failed to find|cannot be found|has not been registered|no such",
-    re.IGNORECASE,
-)
-_EXISTS = re.compile(r"already exists", re.IGNORECASE)
+#: snowflake-ml error codes, by the mlops_kit error they mean.
+LIBRARY_CODES: dict[str, type[MlopsKitError]] = {
+    error_codes.NOT_FOUND: NotFoundError,
+    error_codes.SNOWML_NOT_FOUND: NotFoundError,
+    error_codes.OBJECT_ALREADY_EXISTS: AlreadyExistsError,
+}
+#: Snowflake SQL error numbers, by the mlops_kit error they mean.
+SQL_CODES: dict[int, type[MlopsKitError]] = {
+    2003: NotFoundError,  # SQL compilation error: Object '…' does not exist or not authorized.
+    2043: NotFoundError,  # Object does not exist, or operation cannot be performed.
+    2002: AlreadyExistsError,  # Object '…' already exists.
+}
+
+_LIBRARY_PREFIX = re.compile(r"^\((\d{4})\) ")
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and the exceptions it was raised from, outermost first."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def library_code(exc: BaseException) -> str | None:
+    """The snowflake-ml error code ``exc`` carries (outermost first), if any."""
+    for error in _chain(exc):
+        if isinstance(error, SnowflakeMLException):
+            return str(error.error_code)
+        found = _LIBRARY_PREFIX.match(str(error))
+        if found:
+            return found.group(1)
+    return None
+
+
+def sql_code(exc: BaseException) -> int | None:
+    """The Snowflake SQL error number in ``exc``'s chain, if any."""
+    for error in _chain(exc):
+        if isinstance(error, SnowparkSQLException) and error.sql_error_code is not None:
+            return int(error.sql_error_code)
+        if isinstance(error, ConnectorError) and error.errno is not None and error.errno > 0:
+            return int(error.errno)
+    return None
+
+
+def classify(exc: BaseException) -> type[MlopsKitError]:
+    """The mlops_kit error type for a Snowflake or snowflake-ml error."""
+    by_library = LIBRARY_CODES.get(library_code(exc) or "")
+    if by_library is not None:
+        return by_library
+    return SQL_CODES.get(sql_code(exc) or 0, InvalidInputError)
 
 
 def translate(exc: BaseException, what: str) -> MlopsKitError:
     """The mlops_kit error for a Snowflake error raised while doing ``what``."""
     if isinstance(exc, MlopsKitError):
         return exc
-    message = f"{what}: {exc}"
-    if _NOT_FOUND.search(str(exc)):
-        return NotFoundError(message)
-    if _EXISTS.search(str(exc)):
-        return AlreadyExistsError(message)
-    return InvalidInputError(message)
+    return classify(exc)(f"{what}: {exc}")
 
 
 @contextmanager
@@ -51,8 +103,8 @@ def translated(what: str, *, default: type[MlopsKitError] | None = None) -> Iter
     """Re-raise Snowflake errors inside the block as mlops_kit errors (``raise ... from exc``).
 
     Args:
-        default: always raise this error type instead of guessing from the message (used where
-            the object is known to exist, so "does not exist" can only mean bad input).
+        default: always raise this error type instead of classifying (used where the object is
+            known to exist, so "does not exist" can only be about the input).
     """
     try:
         yield

@@ -78,7 +78,7 @@ class SnowflakeFeatureStore(FeatureStore):
         entity_name = names.identifier(name, "entity")
         keys = tuple(names.identifier(key, "join key") for key in join_keys)
         if not keys:
-            raise InvalidInputError(f"entity {entity_name} needs at least one join key")
+            raise InvalidInputError(f"entity {entity_name}: give join keys as a non-empty list, e.g. ['CUSTOMER_ID']")
         wanted = Entity(entity_name, keys, description)
         try:
             existing = self.get_entity(entity_name)
@@ -215,8 +215,9 @@ class SnowflakeFeatureStore(FeatureStore):
 
     def read_feature_view(self, name: str, version: str) -> pd.DataFrame:
         view = self._sf_view(name, version)
+        # snowflake-ml refuses as_pandas=True for the default (offline) store: read the Snowpark frame.
         with translated(f"could not read feature view {name}/{version}"):
-            return self.store.read_feature_view(view, as_pandas=True)
+            return self.store.read_feature_view(view).to_pandas()
 
     def delete_feature_view(self, name: str, version: str) -> None:
         view = self._sf_view(name, version)

@@ -34,6 +34,11 @@ LINEAGE_TABLE = "MLOPS_KIT_VERSION_LINEAGE"
 OUTPUT_PREFIX = "output_feature_"
 
 
+def _names(shown: pd.DataFrame) -> set[str]:
+    """The ``name`` column of a show_models()/show_versions() frame (which has no columns when empty)."""
+    return {str(name) for name in shown["name"]} if "name" in shown.columns else set()
+
+
 def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() == "true"
 
@@ -64,6 +69,12 @@ class SnowflakeRegistry(Registry):
 
     def _model(self, model_name: str) -> SfModel:
         name = names.identifier(model_name, "model")
+        # Registry.get_model reports a missing model with a bare ValueError (no error code to
+        # classify): look it up first.
+        with translated("could not list models"):
+            known = _names(self.registry.show_models())
+        if name not in known:
+            raise NotFoundError(f"no model {name} in {self.database}.{self.schema}")
         with translated(f"model {name}"):
             return self.registry.get_model(name)
 
@@ -72,8 +83,14 @@ class SnowflakeRegistry(Registry):
         if version is None:
             with translated(f"model {model_name.upper()} has no default version"):
                 return model.default
-        with translated(f"model {model_name.upper()} version"):
-            return model.version(names.model_version(version))
+        version_name = names.model_version(version)
+        # Model.version also reports a missing version with a bare ValueError: look it up first.
+        with translated(f"versions of model {model_name.upper()}"):
+            known = _names(model.show_versions())
+        if version_name not in known:
+            raise NotFoundError(f"model {model_name.upper()} has no version {version_name}")
+        with translated(f"model {model_name.upper()} version {version_name}"):
+            return model.version(version_name)
 
     # Writing
 

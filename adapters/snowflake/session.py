@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import TYPE_CHECKING
 
 from mlops_kit.errors import BackendUnavailableError
@@ -37,6 +38,22 @@ def _connections() -> tuple[str, list[str]]:
     return default, sorted(str(name) for name in CONFIG_MANAGER["connections"])
 
 
+def _config_problem(exc: Exception) -> str:
+    """Which config file (or variable) is wrong, and where: the connector says only "an unknown error"."""
+    from snowflake.connector.errors import ConfigSourceError
+
+    parse_error = exc.__cause__ if isinstance(exc, ConfigSourceError) else exc
+    line, column = getattr(parse_error, "line", None), getattr(parse_error, "col", None)
+    if line is None:
+        return f"{exc} ({type(exc).__name__})"
+    # The connector names the file in its message; TOML read from the environment comes without one.
+    found = re.search(r"'([^']+)'", str(exc)) if isinstance(exc, ConfigSourceError) else None
+    source = found.group(1) if found else "the SNOWFLAKE_CONNECTIONS environment variable"
+    what = str(parse_error).rsplit(" at line ", 1)[0]
+    # tomlkit counts columns from 0, editors from 1.
+    return f"{source}, line {line}, column {column + 1}: {what}. Fix that line (TOML syntax: https://toml.io)"
+
+
 def live_connection_configured(connection_name: str | None = None) -> tuple[bool, str]:
     """Whether a Snowflake connection is configured, and if not, why and how to configure one.
 
@@ -45,7 +62,7 @@ def live_connection_configured(connection_name: str | None = None) -> tuple[bool
     try:
         default, known = _connections()
     except Exception as exc:  # a malformed or unreadable config file is "not configured"
-        return False, f"Snowflake connection config could not be read ({type(exc).__name__}): {HOW_TO_CONFIGURE}"
+        return False, f"Snowflake connection config could not be read: {_config_problem(exc)}"
     name = connection_name or default
     if name in known:
         return True, f"Snowflake connection {name!r} is configured"

@@ -224,7 +224,7 @@ class SnowflakeTracker(Tracker):
         artifacts = self.list_artifacts(run_name, path, experiment)
         if not artifacts:
             raise NotFoundError(f"run {run_name.upper()} has no artifact {path}")
-        target = Path(dst)
+        target = Path(dst).resolve()
         target.mkdir(parents=True, exist_ok=True)
         with translated(f"could not download artifact {path} of run {run_name}"):
             self.tracking.download_artifacts(names.identifier(run_name), artifact_path=path, target_path=str(target))

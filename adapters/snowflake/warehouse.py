@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from mlops_kit import names
+from mlops_kit import names, statements
 from mlops_kit.adapters.snowflake._errors import translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError
 from mlops_kit.warehouse import Warehouse, WriteMode
@@ -39,12 +39,20 @@ class SnowflakeWarehouse(Warehouse):
         return names.TableName(name.schema, name.table, name.database or self._database)
 
     def create_schemas(self, schemas: Iterable[str]) -> None:
+        # CREATE SCHEMA also makes the new schema the session's current one: keep the current schema
+        # (unqualified model calls and the registry resolve against it).
+        with translated("could not read the current schema"):
+            current = self.session.get_current_schema()
         for schema in schemas:
             self.execute(f"CREATE SCHEMA IF NOT EXISTS {self._database}.{names.identifier(schema, 'schema')}")
+        if current:
+            with translated("could not restore the current schema"):
+                self.session.use_schema(current)
 
     def query(self, sql: str) -> pd.DataFrame:
+        statement = statements.single(sql)
         with translated("query failed"):
-            return self.session.sql(sql).to_pandas()
+            return self.session.sql(statement).to_pandas()
 
     def execute(self, sql: str) -> None:
         with translated("statement failed"):
@@ -66,7 +74,8 @@ class SnowflakeWarehouse(Warehouse):
             raise InvalidInputError(f"columns of {target} collide once upper-cased: {list(df.columns)}")
         if mode == "error" and self.table_exists(str(target)):
             raise AlreadyExistsError(f"table {target} already exists")
-        frame = df.set_axis(columns, axis=1)
+        # The index is not data (write_pandas would warn and drop a non-default one).
+        frame = df.set_axis(columns, axis=1).reset_index(drop=True)
         # overwrite=True with auto_create_table loads into a new table and swaps it in, so a failed
         # load leaves the old table; append is one COPY INTO (ON_ERROR=abort_statement).
         with translated(f"could not write {target}", default=InvalidInputError):

@@ -187,14 +187,14 @@ def test_models_callable_from_sql_agree_with_predict(
     table = f"PREP_DATA.SQLX_{unique}"
     backend.warehouse.write_table(table, features.assign(ROW_ID=range(len(features))))
     via_sql = backend.warehouse.query(
-        f"SELECT ROW_ID, {name}!PREDICT_PROBA(RECENCY, ORDERS)['output_feature_1'] AS P, "
-        f"{name}!PREDICT(RECENCY, ORDERS)['output_feature_0'] AS C FROM {table} ORDER BY ROW_ID"
+        f"SELECT ROW_ID, {name}!PREDICT_PROBA(RECENCY, ORDERS)['output_feature_1']::FLOAT AS P, "
+        f"{name}!PREDICT(RECENCY, ORDERS)['output_feature_0']::INT AS C FROM {table} ORDER BY ROW_ID"
     )
     proba = backend.registry.predict(name, features, function="predict_proba")["output_feature_1"]
     np.testing.assert_allclose(via_sql["P"].to_numpy(), proba.to_numpy(), rtol=1e-6)
     assert (via_sql["C"].to_numpy() == xgb.predict(features)).all()
     named = backend.warehouse.query(
-        f"WITH M AS MODEL {name} VERSION V2 SELECT M!PREDICT_PROBA(RECENCY, ORDERS)['output_feature_1'] AS P "
+        f"WITH M AS MODEL {name} VERSION V2 SELECT M!PREDICT_PROBA(RECENCY, ORDERS)['output_feature_1']::FLOAT AS P "
         f"FROM {table} ORDER BY ROW_ID"
     )
     np.testing.assert_allclose(named["P"].to_numpy(), logistic.predict_proba(features)[:, 1], rtol=1e-6)

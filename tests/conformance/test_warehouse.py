@@ -156,3 +156,49 @@ def test_bad_csv_does_not_touch_an_existing_table(backend: mlops_kit.Backend, un
     with pytest.raises(InvalidInputError):
         backend.warehouse.load_csv(table, bad, COLUMNS)
     assert backend.warehouse.read_table(table)["CUSTOMER_ID"].tolist() == ["C1"]
+
+
+def test_query_runs_exactly_one_statement(backend: mlops_kit.Backend, unique: str) -> None:
+    table = f"PREP_DATA.KEEP_{unique}"
+    backend.warehouse.write_table(table, pd.DataFrame({"A": [1]}))
+    with pytest.raises(InvalidInputError, match=r"expected one SQL statement, got 2: \[1\] SELECT 1 AS A \[2\] DROP"):
+        backend.warehouse.query(f"SELECT 1 AS A; DROP TABLE {table}")
+    assert backend.warehouse.table_exists(table)  # nothing ran
+    assert backend.warehouse.query("SELECT 1 AS A;")["A"].tolist() == [1]  # a trailing ; is one statement
+    with pytest.raises(InvalidInputError, match="no SQL statement"):
+        backend.warehouse.query(" ; -- nothing\n")
+
+
+@pytest.mark.parametrize(
+    ("sql", "column", "value"),
+    [
+        ("SELECT 'Hello!World(' AS G", "G", "Hello!World("),
+        ("SELECT 'a; DROP TABLE X' AS S", "S", "a; DROP TABLE X"),
+        ("SELECT 'M!PREDICT(1)' AS S -- and X!PREDICT( in a comment", "S", "M!PREDICT(1)"),
+        ("SELECT 'WITH M AS MODEL X VERSION V1' AS S", "S", "WITH M AS MODEL X VERSION V1"),
+    ],
+    ids=["exclamation", "semicolon", "model-call-text", "model-cte-text"],
+)
+def test_sql_inside_a_string_literal_is_only_text(backend: mlops_kit.Backend, sql: str, column: str, value: str) -> None:
+    assert backend.warehouse.query(sql)[column].tolist() == [value]
+
+
+@pytest.mark.emulator_gap(reason="fakesnow names an unaliased column as DuckDB does: count_star(), not COUNT(*)")
+def test_unaliased_columns_are_named_as_on_snowflake(backend: mlops_kit.Backend, unique: str) -> None:
+    table = f"PREP_DATA.NAMED_{unique}"
+    backend.warehouse.write_table(table, _orders())
+    rows = backend.warehouse.query(f"select count(*), customer_id, max(amount) as top from {table} group by 2 order by 2")
+    assert list(rows.columns) == ["COUNT(*)", "CUSTOMER_ID", "TOP"]
+    assert rows["COUNT(*)"].tolist() == [2, 1, 1]
+
+
+def test_show_tables_lists_the_schema(backend: mlops_kit.Backend, unique: str) -> None:
+    backend.warehouse.create_schemas([f"SHOWN_{unique}"])
+    backend.warehouse.write_table(f"SHOWN_{unique}.ORDERS", _orders())
+    backend.warehouse.write_table(f"SHOWN_{unique}.OTHER", pd.DataFrame({"A": [1]}))
+    rows = backend.warehouse.query(f"SHOW TABLES LIKE 'ord%' IN SCHEMA SHOWN_{unique}")
+    assert rows["name"].tolist() == ["ORDERS"]
+    assert rows["schema_name"].str.upper().tolist() == [f"SHOWN_{unique}"]
+    everything = backend.warehouse.query("SHOW TABLES IN DATABASE")  # bare SHOW TABLES: the current schema's
+    assert {"ORDERS", "OTHER"} <= set(everything["name"])
+    backend.warehouse.drop_schema(f"SHOWN_{unique}")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import child_env
+from lab_processes import child_env
 from sklearn.linear_model import LogisticRegression
 
 import mlops_kit

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import child_env, mlflow_inventory, run_lab, start_lab
+from lab_processes import child_env, mlflow_inventory, run_lab, start_lab
 
 import mlops_kit
 from mlops_kit.examples import churn_workflow

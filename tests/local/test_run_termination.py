@@ -14,7 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from conftest import child_env
+from lab_processes import child_env
 
 import mlops_kit
 from mlops_kit import RunStatus

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import child_env
+from lab_processes import child_env
 from sklearn.linear_model import LogisticRegression
 
 import mlops_kit

@@ -1,135 +1,138 @@
-"""SnowflakeWarehouse against fakesnow: real Snowpark sessions, Snowflake SQL, no account.
-
-Loads a small slice of the churn lab's data with INSERT statements (fakesnow cannot run
-``write_pandas``), then runs the lab's label and feature queries as written for Snowflake.
-"""
+"""The emulator itself: what it refuses, the columns it answers with, the errors the adapter gets
+(from the real libraries' own code paths), and the account that outlives the process."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
 import pytest
+from snowflake.ml.feature_store import CreationMode, FeatureStore
+from snowflake.snowpark import Session
+from snowflake.snowpark.exceptions import SnowparkSQLException
 
-from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
+from mlops_kit.adapters.snowflake._errors import classify, library_code, sql_code
+from mlops_kit.adapters.snowflake_emulator import connect_snowflake_emulator
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
-CUSTOMERS = [
-    ("CUST_00001", "Basic", "2022-03-01", "North"),
-    ("CUST_00002", "Premium", "2023-01-15", "East"),
-    ("CUST_00003", "Standard", "2022-11-30", "West"),
-]
-ORDERS = [
-    # CUST_00001 orders in H1 and H2: not churned.
-    ("ORD_000001", "CUST_00001", "2024-02-10", 100.0, "FULFILLED"),
-    ("ORD_000002", "CUST_00001", "2024-06-20", 50.0, "RETURNED"),
-    ("ORD_000003", "CUST_00001", "2024-08-01", 75.0, "FULFILLED"),
-    # CUST_00002 orders in H1 only: churned.
-    ("ORD_000004", "CUST_00002", "2024-03-01", 200.0, "FULFILLED"),
-    ("ORD_000005", "CUST_00002", "2024-03-05", 300.0, "CANCELLED"),
-    # CUST_00003 orders in H2 only: not in the label population.
-    ("ORD_000006", "CUST_00003", "2024-09-09", 40.0, "FULFILLED"),
-]
 
-LABEL_SQL = """
-SELECT CUSTOMER_ID,
-       IFF(COUNT_IF(ORDER_DATE >= '2024-07-01'::DATE) = 0, 1, 0) AS IS_CHURNED
-FROM MLOPS_HOL_DB.PREP_DATA.ORDERS
-GROUP BY CUSTOMER_ID
-HAVING COUNT_IF(ORDER_DATE <= '2024-06-30'::DATE) > 0
-"""
-
-FEATURE_SQL = """
-SELECT c.CUSTOMER_ID,
-       COALESCE(DATEDIFF('day', MAX(o.ORDER_DATE), '2024-06-30'::DATE), 0) AS DAYS_SINCE_LAST_ORDER,
-       COUNT(o.ORDER_ID) AS TOTAL_ORDER_COUNT,
-       COALESCE(SUM(o.ORDER_AMOUNT), 0) AS TOTAL_ORDER_AMOUNT,
-       COALESCE(SUM(IFF(o.STATUS = 'RETURNED', 1, 0)) / NULLIF(COUNT(o.ORDER_ID), 0), 0) AS RETURN_RATE
-FROM MLOPS_HOL_DB.PREP_DATA.CUSTOMERS c
-LEFT JOIN MLOPS_HOL_DB.PREP_DATA.ORDERS o
-  ON o.CUSTOMER_ID = c.CUSTOMER_ID AND o.ORDER_DATE <= '2024-06-30'::DATE
-GROUP BY c.CUSTOMER_ID
-ORDER BY c.CUSTOMER_ID
-"""
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SHOW RUNS IN EXPERIMENTT MLOPS_HOL_DB.PUBLIC.E",
+        "ALTER MODEL MLOPS_HOL_DB.PUBLIC.M SET DEFAULT_VERSON = V1",
+        "CREATE DYNAMIC TABLE MLOPS_HOL_DB.PUBLIC.D TARGET_LAG = '1 hour' WAREHOUSE = EMULATOR_WH AS SELECT 1 AS A",
+        "SELECT * FROM TABLE(SYSTEM$GET_EXPERIMENT_RUN_METRICS('MLOPS_HOL_DB.PUBLIC.E', 'R'))",
+    ],
+    ids=["misspelled-show-runs", "misspelled-alter-model", "dynamic-table", "metric-history"],
+)
+def test_statements_the_emulator_does_not_know_are_refused_by_name(emulated_session: Session, statement: str) -> None:
+    with pytest.raises(SnowparkSQLException) as refused:
+        emulated_session.sql(statement).collect()
+    assert refused.value.sql_error_code == 1003
+    assert "does not answer" in refused.value.message
+    assert " ".join(statement.split())[:40] in refused.value.message
 
 
-@pytest.fixture
-def warehouse(fake_session) -> SnowflakeWarehouse:
-    wh = SnowflakeWarehouse(fake_session, "MLOPS_HOL_DB")
-    wh.create_schemas(["PREP_DATA", "ANALYTICS"])
-    wh.execute(
-        "CREATE TABLE MLOPS_HOL_DB.PREP_DATA.CUSTOMERS (CUSTOMER_ID VARCHAR, SEGMENT VARCHAR, "
-        "REGISTRATION_DATE DATE, REGION VARCHAR)"
+# The documented columns (https://docs.snowflake.com/en/sql-reference/sql/show-models,
+# …/show-versions-in-model, …/show-runs-in-experiment, …/show-tags, …/list).
+DOCUMENTED = {
+    "SHOW MODELS IN SCHEMA MLOPS_HOL_DB.PUBLIC": [
+        "created_on", "name", "model_type", "database_name", "schema_name", "comment", "owner",
+        "default_version_name", "versions", "aliases",
+    ],
+    "SHOW TAGS IN SCHEMA MLOPS_HOL_DB.PUBLIC": [
+        "created_on", "name", "database_name", "schema_name", "owner", "comment", "allowed_values", "owner_role_type",
+    ],
+    "SHOW EXPERIMENTS IN SCHEMA MLOPS_HOL_DB.PUBLIC": [
+        "created_on", "name", "database_name", "schema_name", "owner", "comment", "owner_role_type",
+    ],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("statement", sorted(DOCUMENTED))
+def test_show_commands_answer_with_the_documented_columns(emulated_session: Session, statement: str) -> None:
+    cursor = emulated_session._conn._conn.cursor()
+    cursor.execute(statement)
+    assert [column.name for column in cursor.description] == DOCUMENTED[statement]
+
+
+def test_errors_carry_snowflake_and_library_codes(emulated_session: Session) -> None:
+    """What the adapter classifies comes from the libraries' own code paths, by code, not text."""
+    with pytest.raises(SnowparkSQLException) as missing_table:
+        emulated_session.sql("SELECT * FROM MLOPS_HOL_DB.PUBLIC.NO_SUCH_TABLE").collect()
+    assert sql_code(missing_table.value) == 2003
+    assert classify(missing_table.value) is NotFoundError
+
+    emulated_session.sql("CREATE STAGE MLOPS_HOL_DB.PUBLIC.ONCE").collect()
+    with pytest.raises(SnowparkSQLException) as twice:
+        emulated_session.sql("CREATE STAGE MLOPS_HOL_DB.PUBLIC.ONCE").collect()
+    assert classify(twice.value) is AlreadyExistsError
+
+    with pytest.raises(SnowparkSQLException) as syntax:
+        emulated_session.sql("SELEC 1").collect()
+    assert classify(syntax.value) is InvalidInputError
+
+    store = FeatureStore(
+        emulated_session, "MLOPS_HOL_DB", "FS", "EMULATOR_WH", creation_mode=CreationMode.CREATE_IF_NOT_EXIST
     )
-    wh.execute(
-        "CREATE TABLE MLOPS_HOL_DB.PREP_DATA.ORDERS (ORDER_ID VARCHAR, CUSTOMER_ID VARCHAR, ORDER_DATE DATE, "
-        "ORDER_AMOUNT NUMBER(10, 2), STATUS VARCHAR)"
+    with pytest.raises(ValueError) as missing_entity:
+        store.get_entity("NOBODY")
+    assert library_code(missing_entity.value) == "2101"
+    assert classify(missing_entity.value) is NotFoundError
+
+
+def test_temporary_stages_and_tables_end_with_their_session(emulator, emulated_session: Session) -> None:  # noqa: ANN001
+    emulated_session.sql("CREATE TEMPORARY STAGE MLOPS_HOL_DB.PUBLIC.SCRATCH").collect()
+    emulated_session.sql("CREATE TEMPORARY TABLE MLOPS_HOL_DB.PUBLIC.T_SCRATCH (A INT)").collect()
+    emulated_session.sql("INSERT INTO MLOPS_HOL_DB.PUBLIC.T_SCRATCH VALUES (1)").collect()
+    assert emulated_session.sql("SELECT A FROM MLOPS_HOL_DB.PUBLIC.T_SCRATCH").collect()[0][0] == 1
+    tables = emulated_session.sql(
+        "SELECT TABLE_NAME FROM MLOPS_HOL_DB.INFORMATION_SCHEMA.TABLES WHERE TABLE_NAME = 'T_SCRATCH'"
+    ).collect()
+    assert tables == []  # a temporary table is not a table of the schema for others
+    emulated_session.close()
+    other = emulator.session("MLOPS_HOL_DB", "PUBLIC")
+    try:
+        with pytest.raises(SnowparkSQLException) as gone:
+            other.sql("LIST @MLOPS_HOL_DB.PUBLIC.SCRATCH").collect()
+        assert gone.value.sql_error_code == 2003
+        with pytest.raises(SnowparkSQLException):
+            other.sql("SELECT A FROM MLOPS_HOL_DB.PUBLIC.T_SCRATCH").collect()
+    finally:
+        other.close()
+    assert not (emulator.root / "stages" / "_temporary").exists() or not any(
+        (emulator.root / "stages" / "_temporary").iterdir()
     )
-    wh.execute(
-        "INSERT INTO MLOPS_HOL_DB.PREP_DATA.CUSTOMERS VALUES "
-        + ", ".join(f"('{c}', '{s}', '{d}', '{r}')" for c, s, d, r in CUSTOMERS)
+
+
+def _kit(home: Path, *args: str, lock_timeout: str = "30") -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLOPS_KIT_HOME": str(home), "MLOPS_KIT_EMULATOR_LOCK_TIMEOUT": lock_timeout}
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_kit.cli", *args], env=env, capture_output=True, text=True, timeout=300
     )
-    wh.execute(
-        "INSERT INTO MLOPS_HOL_DB.PREP_DATA.ORDERS VALUES "
-        + ", ".join(f"('{o}', '{c}', '{d}', {a}, '{s}')" for o, c, d, a, s in ORDERS)
-    )
-    return wh
 
 
-def test_schemas_and_tables_are_listed(warehouse: SnowflakeWarehouse) -> None:
-    assert warehouse.database == "MLOPS_HOL_DB"
-    assert warehouse.list_tables("prep_data") == ["CUSTOMERS", "ORDERS"]
-    assert warehouse.list_tables("ANALYTICS") == []
-    assert warehouse.list_tables("NO_SUCH_SCHEMA") == []
-    assert warehouse.table_exists("PREP_DATA.ORDERS")
-    assert not warehouse.table_exists("PREP_DATA.CHURN_LABELS")
+@pytest.mark.slow
+def test_the_account_outlives_the_process_and_serves_one_at_a_time(tmp_path: Path) -> None:
+    from sklearn.linear_model import LogisticRegression
 
-
-def test_label_query_creates_the_lab_labels(warehouse: SnowflakeWarehouse) -> None:
-    written = warehouse.create_table_as("PREP_DATA.CHURN_LABELS", LABEL_SQL)
-    assert written == 2
-    labels = warehouse.read_table("PREP_DATA.CHURN_LABELS").sort_values("CUSTOMER_ID").reset_index(drop=True)
-    assert list(labels.columns) == ["CUSTOMER_ID", "IS_CHURNED"]
-    assert labels.to_dict("list") == {"CUSTOMER_ID": ["CUST_00001", "CUST_00002"], "IS_CHURNED": [0, 1]}
-
-
-def test_feature_query_matches_pandas(warehouse: SnowflakeWarehouse) -> None:
-    features = warehouse.query(FEATURE_SQL)
-    orders = pd.DataFrame(ORDERS, columns=["ORDER_ID", "CUSTOMER_ID", "ORDER_DATE", "ORDER_AMOUNT", "STATUS"])
-    h1 = orders[pd.to_datetime(orders.ORDER_DATE) <= "2024-06-30"]
-    assert features["CUSTOMER_ID"].tolist() == ["CUST_00001", "CUST_00002", "CUST_00003"]
-    assert features["TOTAL_ORDER_COUNT"].tolist() == [2, 2, 0]
-    expected_days = (pd.Timestamp("2024-06-30") - pd.to_datetime(h1.groupby("CUSTOMER_ID").ORDER_DATE.max())).dt.days
-    assert features["DAYS_SINCE_LAST_ORDER"].tolist()[:2] == expected_days.tolist()
-    assert features["TOTAL_ORDER_AMOUNT"].astype(float).tolist() == [150.0, 500.0, 0.0]
-    assert features["RETURN_RATE"].astype(float).tolist() == [0.5, 0.0, 0.0]
-
-
-def test_create_table_as_replaces_and_keeps_table_on_failure(warehouse: SnowflakeWarehouse) -> None:
-    assert warehouse.create_table_as("ANALYTICS.T", "SELECT 1 AS A UNION ALL SELECT 2") == 2
-    assert warehouse.create_table_as("ANALYTICS.T", "SELECT 7 AS A") == 1
-    with pytest.raises(InvalidInputError):
-        warehouse.create_table_as("ANALYTICS.T", "SELECT * FROM MLOPS_HOL_DB.PREP_DATA.NO_SUCH_TABLE")
-    assert warehouse.read_table("ANALYTICS.T")["A"].tolist() == [7]
-
-
-def test_drop_table_and_schema_report_what_they_dropped(warehouse: SnowflakeWarehouse) -> None:
-    warehouse.create_table_as("ANALYTICS.SCRATCH", "SELECT 1 AS A")
-    assert warehouse.drop_table("ANALYTICS.SCRATCH") is True
-    assert warehouse.drop_table("ANALYTICS.SCRATCH") is False
-    assert warehouse.list_tables("ANALYTICS") == []
-    assert warehouse.drop_schema("ANALYTICS") is True
-    assert warehouse.drop_schema("ANALYTICS") is False
-
-
-def test_errors_are_translated(warehouse: SnowflakeWarehouse) -> None:
-    with pytest.raises(NotFoundError) as missing:
-        warehouse.read_table("PREP_DATA.NO_SUCH_TABLE")
-    assert missing.value.__cause__ is not None
-    with pytest.raises(InvalidInputError):
-        warehouse.query("SELEC nonsense FROM")
-    with pytest.raises(InvalidInputError):
-        warehouse.read_table('PREP_DATA."ORDERS"')  # quoted names never reach SQL
-    with pytest.raises(AlreadyExistsError):
-        warehouse.write_table("PREP_DATA.ORDERS", pd.DataFrame({"A": [1]}), mode="error")
-    with pytest.raises(InvalidInputError):
-        warehouse.write_table("PREP_DATA.NEW", pd.DataFrame({"bad column": [1]}))
-    assert warehouse.list_tables("PREP_DATA") == ["CUSTOMERS", "ORDERS"]
+    rng = np.random.default_rng(1)
+    features = pd.DataFrame({"A": rng.normal(size=40), "B": rng.normal(size=40)})
+    model = LogisticRegression().fit(features, (features["A"] > 0).astype(int))
+    backend = connect_snowflake_emulator(home=tmp_path)
+    try:
+        backend.registry.log_model("KEPT", "v1", model, sample_input=features.head(), comment="made earlier")
+        # While this process holds the account, another one is refused with a clear error.
+        held = _kit(tmp_path, "models", "list", "--backend", "snowflake-emulator", lock_timeout="1")
+        assert held.returncode == 1
+        assert "in use by another process" in held.stderr
+    finally:
+        backend.close()
+    listed = _kit(tmp_path, "models", "list", "KEPT", "--backend", "snowflake-emulator")
+    assert listed.returncode == 0, listed.stderr
+    assert "V1" in listed.stdout and "made earlier" in listed.stdout

@@ -1,7 +1,8 @@
 """The lab's label and feature SQL, written once in Snowflake's dialect, gives the same rows on the
-Snowflake emulator (fakesnow, through a real Snowpark session) and on the local DuckDB warehouse.
+Snowflake emulator (a real Snowpark session, data loaded with write_pandas) and on the local DuckDB
+warehouse.
 
-fakesnow itself runs on DuckDB through sqlglot, so this proves the Snowpark path and the dialect
+The emulator runs on DuckDB through sqlglot too, so this proves the Snowpark path and the dialect
 handling of both sides agree; only a live account proves Snowflake's own engine (tests/snowflake/test_live.py).
 """
 
@@ -25,30 +26,11 @@ def data() -> tuple[pd.DataFrame, pd.DataFrame]:
     return churn_data.generate(customers=60, seed=11)
 
 
-def _values(row: pd.Series) -> str:
-    parts = []
-    for value in row:
-        parts.append(
-            f"'{value}'" if isinstance(value, str | pd.Timestamp) or hasattr(value, "isoformat") else str(value)
-        )
-    return "(" + ", ".join(parts) + ")"
-
-
 def _load_emulator(session: Session, customers: pd.DataFrame, orders: pd.DataFrame) -> SnowflakeWarehouse:
     warehouse = SnowflakeWarehouse(session, "MLOPS_HOL_DB")
     warehouse.create_schemas(["PREP_DATA"])
-    warehouse.execute(
-        f"CREATE TABLE {churn_sql.CUSTOMERS} (CUSTOMER_ID VARCHAR, SEGMENT VARCHAR, REGISTRATION_DATE DATE, REGION VARCHAR)"
-    )
-    warehouse.execute(
-        f"CREATE TABLE {churn_sql.ORDERS} (ORDER_ID VARCHAR, CUSTOMER_ID VARCHAR, ORDER_DATE DATE, "
-        "ORDER_AMOUNT NUMBER(10, 2), STATUS VARCHAR)"
-    )
-    # write_pandas does not work on fakesnow: load with INSERT statements.
-    for table, frame in ((churn_sql.CUSTOMERS, customers), (churn_sql.ORDERS, orders)):
-        rows = [_values(row) for _, row in frame.astype(object).iterrows()]
-        for start in range(0, len(rows), 200):
-            warehouse.execute(f"INSERT INTO {table} VALUES " + ", ".join(rows[start : start + 200]))
+    warehouse.write_table(churn_sql.CUSTOMERS, customers)
+    warehouse.write_table(churn_sql.ORDERS, orders)
     return warehouse
 
 
@@ -66,10 +48,10 @@ def _canonical(df: pd.DataFrame) -> pd.DataFrame:
     ids=["labels", "features_v1", "features_v2"],
 )
 def test_lab_sql_gives_the_same_rows_on_both_engines(
-    fake_session: Session, tmp_path: Path, data: tuple[pd.DataFrame, pd.DataFrame], query: str
+    emulated_session: Session, tmp_path: Path, data: tuple[pd.DataFrame, pd.DataFrame], query: str
 ) -> None:
     customers, orders = data
-    emulator = _load_emulator(fake_session, customers, orders)
+    emulator = _load_emulator(emulated_session, customers, orders)
     local = LocalWarehouse(LocalPaths(tmp_path, "MLOPS_HOL_DB"))
     local.create_schemas(["PREP_DATA"])
     local.write_table(churn_sql.CUSTOMERS, customers)

@@ -11,13 +11,15 @@ from collections.abc import Iterator
 
 import pandas as pd
 import pytest
+from live_snowflake import SKIP_REASON, live_connection_configured, skipped_because
 
 from mlops_kit.adapters.snowflake import connect_snowflake
-from mlops_kit.adapters.snowflake.session import live_connection_configured
 from mlops_kit.connect import Backend
 
-CONFIGURED, REASON = live_connection_configured()
-pytestmark = [pytest.mark.snowflake_live, pytest.mark.skipif(not CONFIGURED, reason=REASON)]
+CONFIGURED, WHY = live_connection_configured()
+if not CONFIGURED:
+    skipped_because.append(WHY)
+pytestmark = [pytest.mark.snowflake_live, pytest.mark.skipif(not CONFIGURED, reason=SKIP_REASON)]
 
 
 @pytest.fixture(scope="module")

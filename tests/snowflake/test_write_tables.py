@@ -1,81 +1,64 @@
-"""``SnowflakeWarehouse.write_tables``: every frame staged before any table changes, then swapped in.
-
-Against an autospec Session (fakesnow cannot run ``write_pandas``); the SQL sent is checked.
-"""
+"""``SnowflakeWarehouse.write_tables`` on the emulated account with a real Snowpark session: every
+frame staged before any table changes, then swapped in; a failed load changes no table."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
-import pyarrow as pa
 import pytest
-from sf_doubles import SqlRouter
-from snowflake.snowpark import Row
+from snowflake.snowpark import Session
 
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError
 
-CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"]})
-ORDERS = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C1"]})
+CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "segment": ["Basic", "Premium"]})
+ORDERS = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C1"], "amount": [12.5]})
 
 
-def _existing(router: SqlRouter, *tables: str) -> None:
-    for table in tables:
-        router.on(rf"SELECT TABLE_TYPE .*TABLE_NAME = '{table}'", [Row(TABLE_TYPE="BASE TABLE")])
+@pytest.fixture
+def warehouse(emulated_session: Session) -> SnowflakeWarehouse:
+    wh = SnowflakeWarehouse(emulated_session, "MLOPS_HOL_DB")
+    wh.create_schemas(["PREP_DATA"])
+    return wh
 
 
-def test_overwrite_stages_both_then_swaps_existing_and_renames_new(session_double: Any, router: SqlRouter) -> None:
-    _existing(router, "CUSTOMERS")
-    wh = SnowflakeWarehouse(session_double)
-    assert wh.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "prep_data.orders": ORDERS}) == {
-        "PREP_DATA.CUSTOMERS": 2,
-        "prep_data.orders": 1,
-    }
-    staged = [(c.args[1], c.kwargs["overwrite"]) for c in session_double.write_pandas.call_args_list]
-    assert staged == [("CUSTOMERS__MLOPS_KIT_STAGE", True), ("ORDERS__MLOPS_KIT_STAGE", True)]
-    assert list(session_double.write_pandas.call_args_list[0].args[0].columns) == ["CUSTOMER_ID"]
-    assert [sql for sql, _ in router.matching("^(ALTER|DROP)")] == [
-        "ALTER TABLE MLOPS_HOL_DB.PREP_DATA.CUSTOMERS SWAP WITH MLOPS_HOL_DB.PREP_DATA.CUSTOMERS__MLOPS_KIT_STAGE",
-        "DROP TABLE IF EXISTS MLOPS_HOL_DB.PREP_DATA.CUSTOMERS__MLOPS_KIT_STAGE",
-        "ALTER TABLE MLOPS_HOL_DB.PREP_DATA.ORDERS__MLOPS_KIT_STAGE RENAME TO MLOPS_HOL_DB.PREP_DATA.ORDERS",
-    ]
+def _rows(wh: SnowflakeWarehouse, table: str) -> list[tuple]:
+    frame = wh.read_table(table)
+    return sorted(map(tuple, frame.astype(object).to_numpy().tolist()))
 
 
-def test_a_failed_load_changes_no_table_and_drops_the_staging_tables(session_double: Any, router: SqlRouter) -> None:
-    _existing(router, "CUSTOMERS", "ORDERS")
-    # write_pandas converts the frame with pyarrow before uploading it: the real conversion fails here.
-    session_double.write_pandas.side_effect = lambda frame, *args, **kwargs: pa.Table.from_pandas(frame)
-    wh = SnowflakeWarehouse(session_double)
-    mixed = pd.DataFrame({"ORDER_ID": ["O1", "O2"], "AMOUNT": [1, "not a number"]})
-    with pytest.raises(InvalidInputError, match="ORDERS.*not a number"):
-        wh.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": mixed})
-    assert router.matching("^ALTER") == []
-    assert [sql for sql, _ in router.matching("^DROP")] == [
-        "DROP TABLE IF EXISTS MLOPS_HOL_DB.PREP_DATA.CUSTOMERS__MLOPS_KIT_STAGE",
-        "DROP TABLE IF EXISTS MLOPS_HOL_DB.PREP_DATA.ORDERS__MLOPS_KIT_STAGE",
-    ]
+def test_overwrite_replaces_existing_tables_and_creates_new_ones(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_table("PREP_DATA.CUSTOMERS", pd.DataFrame({"CUSTOMER_ID": ["OLD"], "SEGMENT": ["Basic"]}))
+    written = warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "prep_data.orders": ORDERS})
+    assert written == {"PREP_DATA.CUSTOMERS": 2, "prep_data.orders": 1}
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5)]
+    assert warehouse.list_tables("PREP_DATA") == ["CUSTOMERS", "ORDERS"]  # no staging table left
 
 
-def test_bad_input_is_refused_before_anything_is_loaded(session_double: Any, router: SqlRouter) -> None:
-    _existing(router, "ORDERS")
-    wh = SnowflakeWarehouse(session_double)
+def test_a_failed_load_changes_no_table(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS})
+    mixed = pd.DataFrame({"ORDER_ID": ["O2", "O3"], "AMOUNT": [1, "not a number"]})  # pyarrow refuses it
+    with pytest.raises(InvalidInputError, match="ORDERS"):
+        warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS.head(1), "PREP_DATA.ORDERS": mixed})
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5)]
+    assert warehouse.list_tables("PREP_DATA") == ["CUSTOMERS", "ORDERS"]
+
+
+def test_bad_input_is_refused_before_anything_is_loaded(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS})
     with pytest.raises(AlreadyExistsError, match="ORDERS"):
-        wh.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS}, mode="error")
+        warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS}, mode="error")
     with pytest.raises(InvalidInputError, match="collide"):
-        wh.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.X": pd.DataFrame({"a": [1], "A": [2]})})
+        warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.X": pd.DataFrame({"a": [1], "A": [2]})})
     with pytest.raises(InvalidInputError, match="named twice"):
-        wh.write_tables({"PREP_DATA.ORDERS": ORDERS, "prep_data.ORDERS": ORDERS})
-    session_double.write_pandas.assert_not_called()
+        warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS, "prep_data.ORDERS": ORDERS})
+    assert warehouse.list_tables("PREP_DATA") == ["ORDERS"]
 
 
-def test_append_inserts_every_table_in_one_transaction(session_double: Any, router: SqlRouter) -> None:
-    _existing(router, "CUSTOMERS")
-    wh = SnowflakeWarehouse(session_double)
-    wh.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS}, mode="append")
-    assert [sql for sql, _ in router.matching("^(BEGIN|COMMIT|INSERT|CREATE)")] == [
-        "BEGIN TRANSACTION",
-        "INSERT INTO MLOPS_HOL_DB.PREP_DATA.CUSTOMERS SELECT * FROM MLOPS_HOL_DB.PREP_DATA.CUSTOMERS__MLOPS_KIT_STAGE",
-        "CREATE TABLE MLOPS_HOL_DB.PREP_DATA.ORDERS AS SELECT * FROM MLOPS_HOL_DB.PREP_DATA.ORDERS__MLOPS_KIT_STAGE",
-        "COMMIT",
-    ]
+def test_append_adds_every_table_in_one_transaction(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS})
+    more = pd.DataFrame({"order_id": ["O9"], "customer_id": ["C2"], "amount": [3.0]})
+    warehouse.write_tables({"PREP_DATA.ORDERS": more, "PREP_DATA.CUSTOMERS": CUSTOMERS}, mode="append")
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5), ("O9", "C2", 3.0)]
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]

@@ -1,0 +1,684 @@
+"""Models and their versions: CREATE MODEL … FROM @stage, ALTER MODEL, SHOW MODELS / VERSIONS /
+FUNCTIONS, DROP MODEL, and model methods called from SQL.
+
+A version is the folder snowflake-ml packaged (MANIFEST.yml, the model, generated function
+handlers), copied out of the stage into ``models/<DB>/<SCHEMA>/<MODEL>/versions/<VERSION>/`` as
+Snowflake copies it into the model's own storage. A method called from SQL
+(``M!PREDICT(…)``, ``MODEL(M, V1)!PREDICT(…)``, ``WITH m AS MODEL M VERSION V1 …``) runs the
+handler snowflake-ml generated for that method (``functions/<method>.py``), the same code a
+Snowflake warehouse runs, here on this machine's Python and packages (not Snowflake's conda channel).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+import shutil
+import sys
+import threading
+import types
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from snowflake.connector.errors import ProgrammingError
+
+from mlops_kit.adapters.snowflake_emulator import conda_channel, feature_store, stages
+from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
+from mlops_kit.adapters.snowflake_emulator.statements import (
+    IDENT,
+    LIKE,
+    NAME,
+    SHOW_FILTERS,
+    STRING,
+    TAG_ASSIGNMENTS,
+    Family,
+    ObjectName,
+    Rewrite,
+    Rows,
+    Statement,
+    already_exists,
+    claim_anywhere,
+    creates,
+    does_not_exist,
+    drops,
+    identifier,
+    invalid,
+    like_of,
+    masked,
+    show_filter,
+    status,
+    string_value,
+)
+
+logger = logging.getLogger("mlops_kit.snowflake_emulator")
+
+family = Family(
+    "models",
+    claim_anywhere(
+        r"^\s*(?:CREATE|ALTER|DROP|UNDROP)\s+(?:OR\s+REPLACE\s+)?MODEL\b",
+        r"^\s*COMMENT\s+(?:IF\s+EXISTS\s+)?ON\s+MODEL\b",
+        r"^\s*SHOW\s+(?:MODELS|VERSIONS|FUNCTIONS\s+IN\s+MODEL)\b",
+        r"^\s*DESC(?:RIBE)?\s+ARTIFACT\s+REPOSITORY\b",
+        # a model method called from SQL: M!FN(…), MODEL(M, V)!FN(…)
+        r"[A-Za-z0-9_$\")]\s*!\s*[A-Za-z_][A-Za-z0-9_$]*\s*\(",
+    ),
+)
+
+_TIMESTAMP = "TIMESTAMP WITH TIME ZONE"
+
+
+@dataclass(frozen=True)
+class VersionRef:
+    model: ObjectName
+    version: str
+
+
+def _model_row(statement: Statement, model: ObjectName) -> tuple[Any, ...] | None:
+    rows = statement.account.query(
+        f"SELECT name, comment, default_version, created_on FROM {STATE_SCHEMA}.models "
+        "WHERE database_name = ? AND schema_name = ? AND name = ?",
+        list(model.parts),
+    )
+    return rows[0] if rows else None
+
+
+def _require_model(statement: Statement, model: ObjectName) -> tuple[Any, ...]:
+    row = _model_row(statement, model)
+    if row is None:
+        raise does_not_exist("Model", model.fqn)
+    return row
+
+
+def _versions(statement: Statement, model: ObjectName) -> list[str]:
+    return [
+        r[0]
+        for r in statement.account.query(
+            f"SELECT name FROM {STATE_SCHEMA}.model_versions WHERE database_name = ? AND schema_name = ? "
+            "AND model_name = ? ORDER BY created_on, name",
+            list(model.parts),
+        )
+    ]
+
+
+def _require_version(statement: Statement, model: ObjectName, version: str) -> None:
+    _require_model(statement, model)
+    if version not in _versions(statement, model):
+        raise invalid(f"Model {model.fqn} does not have version {version}.", errno=2003, sqlstate="02000")
+
+
+def version_folder(statement: Statement, model: ObjectName, version: str) -> Path:
+    """The folder of a version's files (for ``snow://model/…`` stage references)."""
+    _require_version(statement, model, version)
+    return _folder(statement, model, version)
+
+
+def _folder(statement: Statement, model: ObjectName, version: str) -> Path:
+    return statement.account.area("models", *model.parts, "versions", version)
+
+
+# CREATE MODEL … WITH VERSION … FROM @stage: https://docs.snowflake.com/en/sql-reference/sql/create-model
+# ALTER MODEL … ADD VERSION … FROM @stage: https://docs.snowflake.com/en/sql-reference/sql/alter-model
+
+
+@family.statement(creates("MODEL") + rf"\s+WITH\s+VERSION\s+(?P<version>{IDENT})\s+FROM\s+(?P<stage>'@[^']*'|@\S+)")
+def create_model(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if _model_row(statement, model) is not None:
+        if match["exists"]:
+            return status(f"{model.name} already exists, statement succeeded.")
+        if not match["replace"]:
+            raise already_exists("Object", model.name)
+        _drop_model(statement, model)
+    version = identifier(match["version"])
+    source = _staged_version(statement, match["stage"])
+    with statement.account.transaction():
+        statement.account.execute(
+            f"INSERT INTO {STATE_SCHEMA}.models VALUES (?, ?, ?, NULL, ?, now())", [*model.parts, version]
+        )
+        _add_version(statement, model, version, source)
+    return status(f"Model {model.name} successfully created.")
+
+
+@family.statement(
+    rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+ADD\s+VERSION\s+(?P<version>{IDENT})"
+    rf"\s+FROM\s+(?P<stage>'@[^']*'|@\S+)"
+)
+def add_version(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if _model_row(statement, model) is None:
+        if match["exists"]:
+            return status("Statement executed successfully.")
+        raise does_not_exist("Model", model.fqn)
+    version = identifier(match["version"])
+    if version in _versions(statement, model):
+        raise invalid(f"Model {model.fqn} already has version {version}.", errno=2002, sqlstate="42710")
+    source = _staged_version(statement, match["stage"])
+    with statement.account.transaction():
+        _add_version(statement, model, version, source)
+    return status("Statement executed successfully.")
+
+
+def _staged_version(statement: Statement, reference: str) -> Path:
+    location = stages.resolve(statement, reference)
+    folder = location.root / location.path
+    if not (folder / "MANIFEST.yml").is_file():
+        raise invalid(f"the stage location {stages.unquoted(reference)} has no MANIFEST.yml: not a model")
+    return folder
+
+
+def _add_version(statement: Statement, model: ObjectName, version: str, source: Path) -> None:
+    target = _folder(statement, model, version)
+    stages.copy_folder(source, target)
+    manifest = yaml.safe_load((target / "MANIFEST.yml").read_text())
+    spec_path = target / "model" / "model.yaml"
+    spec = spec_path.read_text() if spec_path.is_file() else None
+    statement.account.execute(
+        f"INSERT INTO {STATE_SCHEMA}.model_versions VALUES (?, ?, ?, ?, NULL, '{{}}', ?, ?, now())",
+        [*model.parts, version, json.dumps(manifest.get("user_data") or {}), spec],
+    )
+    _warn_unconfirmed_dependencies(model, version, target)
+
+
+def _warn_unconfirmed_dependencies(model: ObjectName, version: str, folder: Path) -> None:
+    """Snowflake builds a version's warehouse environment from its conda channel and refuses the
+    version when it cannot: the emulator cannot know the channel, so it says what its dated list
+    cannot confirm, for the user to check before the live run."""
+    listed = conda_channel.channel()
+    missing = listed.unconfirmed(conda_channel.warehouse_dependencies(folder))
+    if missing:
+        packages = ", ".join(sorted({f"'{re.split(r'[<>=!~ ]', m.split('::')[-1])[0]}'" for m in missing}))
+        logger.warning(
+            "model %s version %s asks Snowflake's conda channel for %s, which the emulator's list (checked %s) "
+            "cannot confirm; check on your account before the live run: SELECT PACKAGE_NAME, VERSION FROM "
+            "INFORMATION_SCHEMA.PACKAGES WHERE LANGUAGE = 'python' AND PACKAGE_NAME IN (%s)",
+            model.fqn, version, ", ".join(missing), listed.checked_on, packages,
+        )  # fmt: skip
+
+
+# ALTER MODEL: https://docs.snowflake.com/en/sql-reference/sql/alter-model
+
+
+@family.statement(
+    rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+SET\s+DEFAULT_VERSION\s*=\s*(?P<version>{IDENT})"
+)
+def set_default_version(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if match["exists"] and _model_row(statement, model) is None:
+        return status("Statement executed successfully.")
+    version = identifier(match["version"])
+    _require_version(statement, model, version)
+    statement.account.execute(
+        f"UPDATE {STATE_SCHEMA}.models SET default_version = ? WHERE database_name = ? AND schema_name = ? "
+        "AND name = ?",
+        [version, *model.parts],
+    )
+    return status("Statement executed successfully.")
+
+
+@family.statement(
+    rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+SET\s+COMMENT\s*=\s*(?P<comment>{STRING})"
+)
+def set_model_comment(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if match["exists"] and _model_row(statement, model) is None:
+        return status("Statement executed successfully.")
+    _set_model_comment(statement, model, string_value(match["comment"]))
+    return status("Statement executed successfully.")
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/comment
+@family.statement(rf"COMMENT\s+(?P<exists>IF\s+EXISTS\s+)?ON\s+MODEL\s+(?P<name>{NAME})\s+IS\s+(?P<comment>{STRING})")
+def comment_on_model(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if match["exists"] and _model_row(statement, model) is None:
+        return status("Statement executed successfully.")
+    _set_model_comment(statement, model, string_value(match["comment"]))
+    return status("Statement executed successfully.")
+
+
+def _set_model_comment(statement: Statement, model: ObjectName, comment: str) -> None:
+    _require_model(statement, model)
+    statement.account.execute(
+        f"UPDATE {STATE_SCHEMA}.models SET comment = ? WHERE database_name = ? AND schema_name = ? AND name = ?",
+        [comment, *model.parts],
+    )
+
+
+@family.statement(
+    rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+MODIFY\s+VERSION\s+(?P<version>{IDENT})\s+"
+    rf"SET\s+(?P<property>COMMENT|METADATA)\s*=\s*(?P<value>{STRING})"
+)
+def modify_version(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if match["exists"] and _model_row(statement, model) is None:
+        return status("Statement executed successfully.")
+    version = identifier(match["version"])
+    _require_version(statement, model, version)
+    value = string_value(match["value"])
+    column = match["property"].lower()
+    if column == "metadata":
+        try:
+            if not isinstance(json.loads(value), dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            raise invalid(f"METADATA must be a JSON object: {exc}", errno=100069, sqlstate="22P02") from exc
+    statement.account.execute(
+        f"UPDATE {STATE_SCHEMA}.model_versions SET {column} = ? WHERE database_name = ? AND schema_name = ? "
+        "AND model_name = ? AND name = ?",
+        [value, *model.parts, version],
+    )
+    return status("Statement executed successfully.")
+
+
+@family.statement(
+    rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+DROP\s+VERSION\s+(?P<version>{IDENT})"
+)
+def drop_version(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if match["exists"] and _model_row(statement, model) is None:
+        return status("Statement executed successfully.")
+    row = _require_model(statement, model)
+    version = identifier(match["version"])
+    _require_version(statement, model, version)
+    # Snowflake keeps a default version: it cannot be dropped, nor can the last version.
+    if row[2] == version:
+        raise invalid(f"Cannot drop the default version {version} of model {model.fqn}.", errno=2140)
+    if len(_versions(statement, model)) == 1:
+        raise invalid(f"Cannot drop the last version of model {model.fqn}; drop the model.", errno=2140)
+    statement.account.execute(
+        f"DELETE FROM {STATE_SCHEMA}.model_versions WHERE database_name = ? AND schema_name = ? AND model_name = ? "
+        "AND name = ?",
+        [*model.parts, version],
+    )
+    shutil.rmtree(_folder(statement, model, version), ignore_errors=True)
+    _forget_handlers(model, version)
+    return status("Statement executed successfully.")
+
+
+@family.statement(
+    rf"ALTER\s+MODEL\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+"
+    rf"(?:SET\s+TAG\s+{TAG_ASSIGNMENTS}"
+    rf"|UNSET\s+TAG\s+(?P<unset>{NAME}(?:\s*,\s*{NAME})*))"
+)
+def model_tags(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if match["exists"] and _model_row(statement, model) is None:
+        return status("Statement executed successfully.")
+    _require_model(statement, model)
+    # Tags on models are in the MODULE domain (the domain snowflake-ml's SYSTEM$GET_TAG call names).
+    if match["assignments"]:
+        feature_store.set_tags(statement, "MODULE", model, match["assignments"])
+    else:
+        feature_store.unset_tags(statement, "MODULE", model, match["unset"])
+    return status("Statement executed successfully.")
+
+
+# DROP MODEL: https://docs.snowflake.com/en/sql-reference/sql/drop-model
+
+
+@family.statement(drops("MODEL"))
+def drop_model(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    if _model_row(statement, model) is None:
+        if match["exists"]:
+            return status(f"Drop statement executed successfully ({model.name} already dropped).")
+        raise does_not_exist("Model", model.fqn)
+    _drop_model(statement, model)
+    return status(f"{model.name} successfully dropped.")
+
+
+def _drop_model(statement: Statement, model: ObjectName) -> None:
+    with statement.account.transaction():
+        for table, column in (("models", "name"), ("model_versions", "model_name")):
+            statement.account.execute(
+                f"DELETE FROM {STATE_SCHEMA}.{table} WHERE database_name = ? AND schema_name = ? AND {column} = ?",
+                list(model.parts),
+            )
+        feature_store.forget_object(statement, "MODULE", model)
+    shutil.rmtree(statement.account.area("models", *model.parts), ignore_errors=True)
+    _forget_handlers(model, None)
+
+
+def drop_schema_models(statement: Statement, database: str, schema: str | None) -> None:
+    """Models go with the schema (or database) that holds them."""
+    rows = statement.account.query(
+        f"SELECT database_name, schema_name, name FROM {STATE_SCHEMA}.models WHERE database_name = ? "
+        "AND (? IS NULL OR schema_name = ?)",
+        [database, schema, schema],
+    )
+    for row in rows:
+        _drop_model(statement, ObjectName(*row))
+
+
+# SHOW MODELS: https://docs.snowflake.com/en/sql-reference/sql/show-models (columns created_on,
+# name, model_type, database_name, schema_name, comment, owner, default_version_name, versions, aliases)
+
+
+@family.statement(rf"SHOW\s+MODELS{SHOW_FILTERS}")
+def show_models(statement: Statement, match: re.Match[str]) -> Rows:
+    wanted = show_filter(statement, match)
+    rows = []
+    for database, schema, name, comment, default, created in statement.account.query(
+        f"SELECT database_name, schema_name, name, comment, default_version, created_on FROM {STATE_SCHEMA}.models "
+        "ORDER BY database_name, schema_name, name"
+    ):
+        if not wanted.matches(database, schema, name):
+            continue
+        model = ObjectName(database, schema, name)
+        versions = _versions(statement, model)
+        aliases = {"DEFAULT": default, "FIRST": versions[0], "LAST": versions[-1]} if versions else {}
+        rows.append(
+            (created, name, "USER_MODEL", database, schema, comment or "", "ACCOUNTADMIN", default,
+             json.dumps(versions), json.dumps(aliases))
+        )  # fmt: skip
+    return Rows(
+        [("created_on", _TIMESTAMP), ("name", "VARCHAR"), ("model_type", "VARCHAR"), ("database_name", "VARCHAR"),
+         ("schema_name", "VARCHAR"), ("comment", "VARCHAR"), ("owner", "VARCHAR"),
+         ("default_version_name", "VARCHAR"), ("versions", "VARCHAR"), ("aliases", "VARCHAR")],
+        rows,
+    )  # fmt: skip
+
+
+# SHOW VERSIONS IN MODEL: https://docs.snowflake.com/en/sql-reference/sql/show-versions-in-model
+# (created_on, name, aliases, comment, database_name, schema_name, model_name, is_default_version,
+# functions, metadata, user_data; model_attributes, size, environment, runnable_in,
+# inference_services from the 2024_08 bundle; model_spec, the version's model.yaml, which
+# snowflake-ml asks for with SHOW_MODEL_DETAILS_IN_SHOW_VERSIONS_IN_MODEL).
+
+
+@family.statement(rf"SHOW\s+VERSIONS{LIKE}\s+IN\s+MODEL\s+(?P<name>{NAME})")
+def show_versions(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    default = _require_model(statement, model)[2]
+    like = like_of(match)
+    found = statement.account.query(
+        f"SELECT name, comment, metadata, user_data, model_spec, created_on FROM {STATE_SCHEMA}.model_versions "
+        "WHERE database_name = ? AND schema_name = ? AND model_name = ? ORDER BY created_on, name",
+        list(model.parts),
+    )
+    names = [r[0] for r in found]
+    rows = []
+    for name, comment, metadata, user_data, spec, created in found:
+        if like is not None and not like.fullmatch(name):
+            continue
+        folder = _folder(statement, model, name)
+        manifest = _manifest(folder)
+        aliases = [a for a, v in (("DEFAULT", default), ("FIRST", names[0]), ("LAST", names[-1])) if v == name]
+        parsed_spec = yaml.safe_load(spec) if spec else {}
+        attributes = {"framework": parsed_spec.get("model_type"), "task": parsed_spec.get("task", "UNKNOWN")}
+        rows.append(
+            (created, name, json.dumps(aliases), comment, model.database, model.schema, model.name,
+             "true" if name == default else "false",
+             json.dumps([m["name"].upper() for m in manifest.get("methods", [])]), metadata, user_data,
+             json.dumps(attributes), stages.folder_size(folder), json.dumps(manifest.get("runtimes", {})),
+             json.dumps(manifest.get("target_platforms") or ["WAREHOUSE"]), "[]", spec)
+        )  # fmt: skip
+    columns = [("created_on", _TIMESTAMP)] + [
+        (c, "VARCHAR")
+        for c in ("name", "aliases", "comment", "database_name", "schema_name", "model_name", "is_default_version",
+                  "functions", "metadata", "user_data", "model_attributes")
+    ] + [("size", "BIGINT")] + [(c, "VARCHAR") for c in ("environment", "runnable_in", "inference_services",
+                                                          "model_spec")]  # fmt: skip
+    return Rows(columns, rows)
+
+
+def _manifest(folder: Path) -> dict[str, Any]:
+    path = folder / "MANIFEST.yml"
+    return yaml.safe_load(path.read_text()) if path.is_file() else {}
+
+
+# SHOW FUNCTIONS IN MODEL … VERSION …: https://docs.snowflake.com/en/sql-reference/sql/show-functions-in-model
+# (columns name, target_method, target_method_function_type, signature, return_type, …)
+
+
+@family.statement(rf"SHOW\s+FUNCTIONS\s+IN\s+MODEL\s+(?P<name>{NAME})\s+VERSION\s+(?P<version>{IDENT})")
+def show_functions(statement: Statement, match: re.Match[str]) -> Rows:
+    model = statement.object_name(match["name"], "model")
+    version = identifier(match["version"])
+    folder = version_folder(statement, model, version)
+    rows = []
+    for method in _manifest(folder).get("methods", []):
+        inputs = ", ".join(f"{i['name']} {i['type']}" for i in method.get("inputs", []))
+        outputs = method.get("outputs", [])
+        kind = method.get("type", "FUNCTION")
+        return_type = (
+            "TABLE (" + ", ".join(f"{o.get('name', '')} {o['type']}" for o in outputs) + ")"
+            if kind == "TABLE_FUNCTION"
+            else (outputs[0]["type"] if outputs else "OBJECT")
+        )
+        rows.append(
+            (method["name"].upper(), method.get("handler", "").rsplit(".", 1)[0].split(".")[-1], kind,
+             f"({inputs})", return_type, "python", method.get("volatility", "IMMUTABLE"))
+        )  # fmt: skip
+    return Rows(
+        [("name", "VARCHAR"), ("target_method", "VARCHAR"), ("target_method_function_type", "VARCHAR"),
+         ("signature", "VARCHAR"), ("return_type", "VARCHAR"), ("language", "VARCHAR"), ("volatility", "VARCHAR")],
+        rows,
+    )  # fmt: skip
+
+
+# DESC ARTIFACT REPOSITORY: https://docs.snowflake.com/en/sql-reference/sql/desc-artifact-repository
+# The emulated account has no artifact repositories: snowflake-ml then packages models with
+# conda dependencies from Snowflake's channel (the warehouse default).
+@family.statement(rf"DESC(?:RIBE)?\s+ARTIFACT\s+REPOSITORY\s+(?P<name>{NAME})")
+def describe_artifact_repository(statement: Statement, match: re.Match[str]) -> Rows:
+    raise does_not_exist("Artifact repository", ".".join(match["name"].split()))
+
+
+# Model methods called from SQL. https://docs.snowflake.com/en/developer-guide/snowflake-ml/model-registry/overview
+# (calling a model's methods from SQL: <model>!<method>(…) for the default version,
+# WITH <alias> AS MODEL <model> VERSION <v> … <alias>!<method>(…), and MODEL(<model>, <v>)!<method>(…)).
+
+_WITH_MODEL = re.compile(
+    rf"(?P<lead>\bWITH\s+|,\s*)(?P<alias>{IDENT})\s+AS\s+MODEL\s+(?P<model>{NAME})(?:\s+VERSION\s+(?P<version>{IDENT}))?\s*(?P<comma>,)?",
+    re.IGNORECASE,
+)
+_MODEL_CALL = re.compile(
+    rf"(?:\bMODEL\s*\(\s*(?P<model>{NAME})\s*,\s*(?P<version>{IDENT})\s*\)|(?P<target>{NAME}))\s*!\s*(?P<method>{IDENT})\s*\(",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    version: VersionRef
+    method: str
+    function: str  # the DuckDB function the call was rewritten to
+
+
+@family.statement(r"(?:SELECT\b|WITH\b|\().*")
+def model_methods(statement: Statement, match: re.Match[str]) -> Rewrite:
+    sql, calls = _rewrite_calls(statement)
+    functions = {call.function: _sql_function(statement, call) for call in calls}
+    return Rewrite(sql, statement.params, lambda: _registered_functions(statement, functions))
+
+
+def _rewrite_calls(statement: Statement) -> tuple[str, list[ModelCall]]:
+    sql = statement.sql
+    aliases: dict[str, tuple[str, str | None]] = {}
+
+    def drop_alias(found: re.Match[str]) -> str:
+        aliases[identifier(found["alias"])] = (found["model"], found["version"])
+        if found["lead"].strip().upper().startswith("WITH"):
+            return "WITH " if found["comma"] else ""
+        return "," if found["comma"] else ""
+
+    sql = _substitute(sql, _WITH_MODEL, drop_alias)
+    calls: dict[tuple[VersionRef, str], ModelCall] = {}
+
+    def replace(found: re.Match[str]) -> str:
+        if found["model"]:
+            model_text, version_text = found["model"], found["version"]
+        else:
+            model_text, version_text = aliases.get(identifier(found["target"]), (found["target"], None))
+        model = statement.object_name(model_text, "model")
+        row = _require_model(statement, model)
+        version = identifier(version_text) if version_text else row[2]
+        _require_version(statement, model, version)
+        ref = VersionRef(model, version)
+        method = identifier(found["method"])
+        key = (ref, method)
+        if key not in calls:
+            calls[key] = ModelCall(ref, method, f"_EMULATOR_MODEL_{statement.session.id}_{len(calls)}")
+        return f"{calls[key].function}("
+
+    sql = _substitute(sql, _MODEL_CALL, replace)
+    return sql, list(calls.values())
+
+
+def _substitute(sql: str, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> str:
+    """``pattern.sub`` outside string literals."""
+    blanked = masked(sql)
+    out, position = [], 0
+    for found in pattern.finditer(blanked):
+        out.append(sql[position : found.start()])
+        original = pattern.match(sql, found.start())
+        out.append(replace(original if original and original.end() == found.end() else found))
+        position = found.end()
+    out.append(sql[position:])
+    return "".join(out)
+
+
+# DuckDB argument types for the SQL types in a model manifest.
+_ARGUMENT_TYPES = {
+    "DOUBLE": "DOUBLE", "FLOAT": "DOUBLE", "REAL": "DOUBLE", "NUMBER": "BIGINT", "INT": "BIGINT",
+    "INTEGER": "BIGINT", "BIGINT": "BIGINT", "SMALLINT": "BIGINT", "TINYINT": "BIGINT", "BYTEINT": "BIGINT",
+    "BOOLEAN": "BOOLEAN", "TEXT": "VARCHAR", "VARCHAR": "VARCHAR", "STRING": "VARCHAR",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SqlFunction:
+    argument_types: list[str]
+    run: Callable[..., Any]
+
+
+def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
+    folder = _folder(statement, call.version.model, call.version.version)
+    methods = {m["name"].upper(): m for m in _manifest(folder).get("methods", [])}
+    method = methods.get(call.method)
+    if method is None:
+        raise ProgrammingError(
+            msg=f"SQL compilation error:\nUnknown function {call.version.model.fqn}!{call.method}",
+            errno=2140,
+            sqlstate="42601",
+        )
+    if method.get("type", "FUNCTION") != "FUNCTION":
+        raise invalid(f"model method {call.method} is a table function: the emulator calls scalar methods only")
+    argument_types = [_ARGUMENT_TYPES.get(str(i["type"]).split("(")[0].upper(), "VARCHAR") for i in method["inputs"]]
+    handler = _handler(folder, method, call.version)
+    single = not str((method.get("outputs") or [{"type": "OBJECT"}])[0]["type"]).upper().startswith("OBJECT")
+
+    def run(*columns: Any) -> Any:
+        import pandas as pd
+        import pyarrow as pa
+
+        frame = pd.DataFrame({i: column.to_pandas() for i, column in enumerate(columns)})
+        out = handler(frame)
+        values = list(out) if single else [json.dumps(row, default=_plain) for row in out]
+        if single:
+            values = [json.dumps(v, default=_plain) for v in values]
+        return pa.array(values, type=pa.string())
+
+    return SqlFunction(argument_types, run)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars and arrays as JSON values."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+@contextmanager
+def _registered_functions(statement: Statement, functions: dict[str, SqlFunction]) -> Iterator[None]:
+    # A model method returns an OBJECT (fakesnow's JSON): the Python function returns its text, and a
+    # macro of the call's name parses it.
+    con = statement.session.conn._duck_conn
+    for name, function in functions.items():
+        function.run.__signature__ = _positional(len(function.argument_types))  # type: ignore[attr-defined]
+        con.create_function(
+            f"{name}_TEXT", function.run, function.argument_types, "VARCHAR", type="arrow", side_effects=False
+        )
+        arguments = ", ".join(f"x{i}" for i in range(len(function.argument_types)))
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({arguments}) AS json({name}_TEXT({arguments}))")
+    try:
+        yield
+    finally:
+        for name in functions:
+            con.execute(f"DROP MACRO IF EXISTS {name}")
+            con.remove_function(f"{name}_TEXT")
+
+
+def _positional(count: int) -> Any:
+    import inspect
+
+    # DuckDB counts the Python function's parameters against the declared argument types.
+    return inspect.Signature([inspect.Parameter(f"x{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(count)])
+
+
+# Running a generated handler. snowflake-ml writes ``functions/<method>.py`` for each method: on
+# Snowflake it runs as a vectorized UDF with the version's files as its import directory. Here it
+# runs in-process: ``_snowflake.vectorized`` (Snowflake's decorator) passes the function through,
+# and ``sys._xoptions["snowflake_import_directory"]`` points at the version folder.
+
+_handlers: dict[tuple[Path, str], Callable[[Any], Any]] = {}
+_handlers_guard = threading.Lock()
+
+
+def _handler(folder: Path, method: dict[str, Any], ref: VersionRef) -> Callable[[Any], Any]:
+    module_path, _, function_name = str(method["handler"]).rpartition(".")
+    path = folder.joinpath(*module_path.split(".")).with_suffix(".py")
+    key = (folder, method["name"])
+    with _handlers_guard:
+        if key not in _handlers:
+            _handlers[key] = getattr(_load_handler_module(path, folder, ref), function_name)
+        return _handlers[key]
+
+
+def _load_handler_module(path: Path, folder: Path, ref: VersionRef) -> types.ModuleType:
+    if not path.is_file():
+        raise invalid(f"model version {ref.model.fqn} {ref.version} has no function handler {path.name}")
+    fake = types.ModuleType("_snowflake")
+    fake.vectorized = lambda **_options: lambda function: function  # type: ignore[attr-defined]
+    previous = sys.modules.get("_snowflake")
+    sys.modules["_snowflake"] = fake
+    options = sys._xoptions  # type: ignore[attr-defined]
+    had_option = "snowflake_import_directory" in options
+    old_option = options.get("snowflake_import_directory")
+    options["snowflake_import_directory"] = str(folder)
+    try:
+        spec = importlib.util.spec_from_file_location(f"_emulated_model_handler_{abs(hash(path))}", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        # Snowpark takes a present _snowflake module for "running inside Snowflake".
+        if previous is None:
+            sys.modules.pop("_snowflake", None)
+        else:
+            sys.modules["_snowflake"] = previous
+        if had_option:
+            options["snowflake_import_directory"] = old_option
+        else:
+            options.pop("snowflake_import_directory", None)
+
+
+def _forget_handlers(model: ObjectName, version: str | None) -> None:
+    with _handlers_guard:
+        for key in [k for k in _handlers if _belongs(k[0], model, version)]:
+            del _handlers[key]
+
+
+def _belongs(folder: Path, model: ObjectName, version: str | None) -> bool:
+    parts = folder.parts
+    return parts[-5:-2] == model.parts and (version is None or parts[-1] == version)

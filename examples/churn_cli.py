@@ -98,7 +98,7 @@ def cleanup(backend: str) -> None:
     from mlops_kit.examples import churn_workflow
 
     with connect_backend(backend) as kit:
-        report = churn_workflow.cleanup(kit)
+        report = churn_workflow.cleanup(kit, churn_workflow.Options.out_dir)
     click.echo("removed:" if report.removed else "nothing of the lab's was there")
     for item in report.removed:
         click.echo(f"  {item}")

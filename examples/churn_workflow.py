@@ -791,11 +791,11 @@ OUTPUT_PLOTS = ("plots/step3_*.png", "plots/step4_*.png")
 OUTPUT_FOLDERS = ("data", "plots", "downloads/shap", "downloads")  # deepest first
 
 
-def cleanup(backend: Backend, out_dir: Path | None = Options.out_dir) -> CleanupReport:
+def cleanup(backend: Backend, out_dir: Path | None = None) -> CleanupReport:
     """Remove everything the lab created, and nothing else: tables, feature store objects, the
     experiment (runs, logged models, artifacts), the model (versions, their logged models and files)
-    and the files in ``out_dir``. Says what it kept and why (the schemas, the stores themselves,
-    files in ``out_dir`` the lab did not write)."""
+    and, when ``out_dir`` is given, the files the lab wrote there. Says what it kept and why (the
+    schemas, the stores themselves, files in ``out_dir`` the lab did not write)."""
     from mlops_kit.errors import NotFoundError
 
     report = CleanupReport()

@@ -44,6 +44,7 @@ def router() -> Router:
         queries,
         session,
         stages,
+        tables,
     )
 
     return Router(
@@ -53,6 +54,7 @@ def router() -> Router:
             session.result_scans,
             session.packages,
             databases.family,
+            tables.family,
             stages.family,
             feature_store.family,
             models.family,

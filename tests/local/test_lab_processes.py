@@ -127,7 +127,7 @@ def test_a_lab_killed_while_loading_tuning_or_registering_is_repaired_by_a_rerun
     work.mkdir()
     _kill_when(home, work, "generated")  # step 0: checking and loading the raw tables
     run_lab(home, work, "--customers", CUSTOMERS)
-    _kill_when(home, work, "search: 5 candidates")  # step 3: the hyperparameter search
+    _kill_when(home, work, "split 80/20")  # step 3: the hyperparameter search starts right after
     _kill_when(home, work, "== Step 5", 0.4)  # step 5: re-registering V1 (and V2)
     run_lab(home, work, "--customers", CUSTOMERS)
     repaired, clean = _inventory(home), _inventory(clean_home)

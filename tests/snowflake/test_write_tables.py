@@ -17,6 +17,7 @@ ORDERS = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C1"], "amount": [12.
 @pytest.fixture
 def warehouse(emulated_session: Session) -> SnowflakeWarehouse:
     wh = SnowflakeWarehouse(emulated_session, "MLOPS_HOL_DB")
+    wh.drop_schema("PREP_DATA")  # the emulated account lives as long as the module
     wh.create_schemas(["PREP_DATA"])
     return wh
 

@@ -149,9 +149,12 @@ class MlflowWorker:
 
 
 def _end(process: subprocess.Popen[bytes]) -> None:
+    """Close the worker's stdin and wait for it to end, so no worker outlives its user's process."""
     if process.stdin is not None and not process.stdin.closed:
         with contextlib.suppress(OSError):
             process.stdin.close()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=10)
 
 
 def _portable(exc: BaseException) -> BaseException:

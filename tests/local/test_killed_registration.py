@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from lab_processes import child_env
 from sklearn.linear_model import LogisticRegression
 
@@ -57,43 +56,45 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize(
-    "point",
-    [
-        "create_model_version",  # files uploaded, no version yet: an orphan logged model
-        "delete_model_version",  # the new V1 exists (pending) beside the old one
-        "purge",  # the old V1 is deleted, its logged model not yet
-        "set_registered_model_alias",  # only the pending new V1 is left, with no alias, not the default
-    ],
-)
-def test_a_killed_re_registration_is_repaired_by_the_next_one(point: str, tmp_path: Path) -> None:
+#: Where the worker is killed: the MlflowClient call of a step (or the kit's purge) kills it instead.
+POINTS = [
+    "create_model_version",  # files uploaded, no version yet: an orphan logged model
+    "delete_model_version",  # the new V1 exists (pending) beside the old one
+    "purge",  # the old V1 is deleted, its logged model not yet
+    "set_registered_model_alias",  # only the pending new V1 is left, with no alias, not the default
+]
+
+
+def test_a_killed_re_registration_is_repaired_by_the_next_one(tmp_path: Path) -> None:
     backend = mlops_kit.connect("local", home=tmp_path)
     registry = backend.registry
     backend.tracker.set_experiment("CRASH")
     registry.log_model("CRASHY", "v1", OLD, sample_input=FEATURES.head(), metrics={"f1": 0.5})
     registry.log_model("CRASHY", "v2", OLD, sample_input=FEATURES.head())
-
-    child = subprocess.run(
-        [sys.executable, "-c", CHILD, point], env=child_env(tmp_path), capture_output=True, text=True, timeout=300
-    )
-    assert child.returncode == -9, child.stdout + child.stderr[-3000:]
-    # Whatever the kill left, a reader never sees two V1s.
-    assert sorted(v.version for v in registry.list_versions("CRASHY")) in (["V1", "V2"], ["V2"])
-
-    registry.log_model("CRASHY", "v1", NEW, sample_input=FEATURES.head(), overwrite=True, metrics={"f1": 0.9})
-
-    versions = {v.version: v for v in registry.list_versions("CRASHY")}
-    assert sorted(versions) == ["V1", "V2"]
-    assert versions["V1"].is_default and versions["V1"].metrics == {"f1": 0.9}
-    np.testing.assert_array_equal(registry.predict("CRASHY", FEATURES)["output_feature_0"], NEW.predict(FEATURES))
     client = backend.raw["mlflow"].client
-    mlflow_versions = client.search_model_versions("name = 'CRASHY'")
-    assert len(mlflow_versions) == 2 and not any("mlops_kit.pending" in v.tags for v in mlflow_versions)
-    aliases = client.get_registered_model("CRASHY").aliases
-    assert sorted(aliases) == ["default", "kit-V1", "kit-V2"]
-    assert client.get_model_version_by_alias("CRASHY", "kit-V1").version == aliases["default"]
-    experiments = [e.experiment_id for e in client.search_experiments()]
-    logged = client.search_logged_models(experiments)
-    assert sorted(m.model_id for m in logged) == sorted(v.source.removeprefix("models:/") for v in mlflow_versions)
-    model_folders = list((tmp_path / "mlartifacts" / "CRASH" / "models").iterdir())
-    assert len(model_folders) == 2  # no files of a deleted or orphaned model left behind
+    for point in POINTS:  # one home, killed at each step in turn, repaired in between
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, point], env=child_env(tmp_path), capture_output=True, text=True, timeout=300
+        )
+        assert child.returncode == -9, (point, child.stdout + child.stderr[-3000:])
+        # Whatever the kill left, a reader never sees two V1s.
+        assert sorted(v.version for v in registry.list_versions("CRASHY")) in (["V1", "V2"], ["V2"]), point
+
+        registry.log_model("CRASHY", "v1", NEW, sample_input=FEATURES.head(), overwrite=True, metrics={"f1": 0.9})
+
+        versions = {v.version: v for v in registry.list_versions("CRASHY")}
+        assert sorted(versions) == ["V1", "V2"], point
+        assert versions["V1"].is_default and versions["V1"].metrics == {"f1": 0.9}, point
+        predicted = registry.predict("CRASHY", FEATURES)["output_feature_0"]
+        np.testing.assert_array_equal(predicted, NEW.predict(FEATURES))
+        mlflow_versions = client.search_model_versions("name = 'CRASHY'")
+        assert len(mlflow_versions) == 2 and not any("mlops_kit.pending" in v.tags for v in mlflow_versions), point
+        aliases = client.get_registered_model("CRASHY").aliases
+        assert sorted(aliases) == ["default", "kit-V1", "kit-V2"], point
+        assert client.get_model_version_by_alias("CRASHY", "kit-V1").version == aliases["default"], point
+        experiments = [e.experiment_id for e in client.search_experiments()]
+        logged = client.search_logged_models(experiments)
+        used = sorted(v.source.removeprefix("models:/") for v in mlflow_versions)
+        assert sorted(m.model_id for m in logged) == used, point  # no orphan logged model
+        folders = sorted(p.name for p in (tmp_path / "mlartifacts" / "CRASH" / "models").iterdir())
+        assert folders == used, point  # no files of a deleted or orphaned model left behind

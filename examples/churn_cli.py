@@ -90,16 +90,20 @@ def viewer(backend: str, out: Path) -> None:
 @lab.command()
 @backend_option
 def cleanup(backend: str) -> None:
-    """Remove everything the lab created, and nothing else.
+    """Remove everything the lab created, and nothing else; say what stayed, and why.
 
-    Its tables, feature store objects, experiment and model; the schemas stay.
+    Its tables, feature store objects, experiment (runs, logged models, artifacts), model and the
+    files in ./mlops_lab_output; the schemas and the stores themselves stay.
     """
     from mlops_kit.examples import churn_workflow
 
     with connect_backend(backend) as kit:
-        removed = churn_workflow.cleanup(kit)
-    click.echo("removed:" if removed else "nothing of the lab's was there")
-    for item in removed:
+        report = churn_workflow.cleanup(kit, churn_workflow.Options.out_dir)
+    click.echo("removed:" if report.removed else "nothing of the lab's was there")
+    for item in report.removed:
+        click.echo(f"  {item}")
+    click.echo("kept:")
+    for item in report.kept:
         click.echo(f"  {item}")
 
 

@@ -1,4 +1,10 @@
-"""The lab's pictures: each function returns a matplotlib Figure (the caller saves or logs it)."""
+"""The lab's pictures: each function returns its own matplotlib Figure (the caller saves or logs it).
+
+Every picture is drawn on a Figure object of its own, never on pyplot's "current figure": with
+pyplot's global state, a plot drawn while another figure is still open lands on that figure (the
+SHAP summary once overwrote the feature-importance chart). Figures made this way belong to no
+pyplot window manager, so nothing needs closing; ``close`` frees their memory early.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 
-def _figure(width: float = 7, height: float = 4.5) -> tuple[Figure, object]:
-    import matplotlib
+def _figure(width: float = 7, height: float = 4.5) -> tuple[Figure, Axes]:
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=(width, height))
+    figure = Figure(figsize=(width, height))
+    return figure, figure.subplots()
 
 
 def confusion_matrix(matrix: np.ndarray, title: str) -> Figure:
@@ -48,25 +53,31 @@ def feature_importance(features: Sequence[str], importances: Sequence[float], ti
 
 
 def shap_summary(shap_values: np.ndarray, sample: pd.DataFrame, title: str) -> Figure:
-    import matplotlib.pyplot as plt
+    """SHAP's beeswarm summary of ``shap_values`` (one row per row of ``sample``)."""
     import shap
 
-    _figure()
-    plt.close()
-    shap.summary_plot(shap_values, sample, show=False, plot_size=(8, 4.5))
-    figure = plt.gcf()
+    figure, axes = _figure(8, 4.5)
+    explanation = shap.Explanation(values=shap_values, data=sample.to_numpy(), feature_names=list(sample.columns))
+    shap.plots.beeswarm(explanation, ax=axes, show=False, plot_size=None, max_display=len(sample.columns))
     figure.suptitle(title)
     figure.tight_layout()
     return figure
 
 
 def shap_waterfall(explanation: object, title: str) -> Figure:
+    """SHAP's waterfall of one prediction.
+
+    ``shap.plots.waterfall`` takes no axes: it draws on pyplot's current figure. So it gets a
+    figure made for it alone, which is handed back (and released by pyplot) at once.
+    """
     import matplotlib.pyplot as plt
     import shap
 
-    plt.figure(figsize=(8, 4.5))
-    shap.plots.waterfall(explanation, show=False)
-    figure = plt.gcf()
+    figure = plt.figure(figsize=(8, 4.5))
+    try:
+        shap.plots.waterfall(explanation, show=False)
+    finally:
+        plt.close(figure)
     figure.suptitle(title)
     figure.tight_layout()
     return figure
@@ -101,6 +112,5 @@ def run_comparison(table: pd.DataFrame, metrics: Sequence[str], title: str) -> F
 
 
 def close(figure: Figure) -> None:
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+    """Free a figure's memory now (it belongs to no pyplot window, so nothing else is needed)."""
+    figure.clear()

@@ -4,12 +4,16 @@
     mlops-kit lab run --backend snowflake
 
 Steps: 0 setup and load, 1 explore and label, 2 feature store, 3 training (search, SHAP),
-4 experiment tracking (three runs), 5 registry, inference, SQL call, lineage. ``--from``/``--to``
-run a part; every step reads what it needs from the stores, so a later step can run alone.
+4 experiment tracking (three runs), 5 registry (V2 trained in a run of its own), inference, SQL call,
+lineage. ``--from``/``--to`` run a part; every step reads what it needs from the stores, so a later
+step can run alone.
 
 Rerun policy: running the lab again replaces what it made. Tables are rewritten, feature view
 versions with an identical definition are reused, runs and model versions of the same name are
-replaced, so after two runs the stores hold exactly the objects of one.
+replaced, so after two runs the stores hold exactly the objects of one. A run killed at any moment
+(even with SIGKILL) leaves stores that the next run repairs: step 0 loads both raw tables in one
+transaction, registrations finish or undo themselves, runs a dead process left RUNNING are marked
+FAILED.
 """
 
 from __future__ import annotations
@@ -63,6 +67,9 @@ RUNS: dict[str, dict[str, float | int]] = {
     "CONSERVATIVE": {"max_depth": 3, "learning_rate": 0.05, "n_estimators": 100, "scale_pos_weight": 3},
 }
 V2_PARAMS: dict[str, float | int] = {"max_depth": 6, "learning_rate": 0.1, "n_estimators": 200, "scale_pos_weight": 3}
+#: The run that trains V2 in step 5: MLflow keeps a model's metrics with the run that measured them,
+#: so V2 is trained in a run of its own (not one of the three compared runs of step 4).
+V2_RUN = "RETRAIN_V2"
 
 
 @dataclass
@@ -153,8 +160,7 @@ def step0_setup(lab: Lab) -> None:
     customers = read_csv_checked(customers_path, churn_data.CUSTOMERS_COLUMNS)
     orders = read_csv_checked(orders_path, churn_data.ORDERS_COLUMNS)
     churn_data.validate(customers, orders, customers_path, orders_path)
-    wh.write_table(sql.CUSTOMERS, customers)
-    wh.write_table(sql.ORDERS, orders)
+    wh.write_tables({sql.CUSTOMERS: customers, sql.ORDERS: orders})  # both or neither: never from two files
     lab.note(f"tables {sql.CUSTOMERS} ({len(customers):,} rows), {sql.ORDERS} ({len(orders):,} rows)")
 
 
@@ -288,7 +294,10 @@ def make_split(training_set: TrainingSet, seed: int) -> Split:
     assert data is not None
     data = data.sort_values("CUSTOMER_ID").reset_index(drop=True)  # engines return rows in any order
     features = tuple(training_set.feature_columns)
-    x = data[list(features)].astype("float64")
+    # The features keep the training set's own types (counts are integers), so the model's signature
+    # accepts the feature store's rows as they are; only exact decimals (NUMBER(p, s) on Snowflake)
+    # become floats, which the models take.
+    x = data[list(features)].apply(lambda column: column.astype("float64") if column.dtype == object else column)
     y = data[LABEL].astype("int64")
     x_train, x_test, y_train, y_test, _, ids_test = train_test_split(
         x, y, data["CUSTOMER_ID"], test_size=0.2, random_state=seed, stratify=y
@@ -509,7 +518,7 @@ def step4_track(lab: Lab) -> None:
     created = datetime.now().replace(microsecond=0)
     results = _frame([{**row, "RUN_ID": runs[row["RUN_NAME"]].run_id, "CREATED_AT": created} for row in rows])
     lab.backend.warehouse.write_table(EXPERIMENT_RESULTS, results)
-    compared = tracker.compare_runs(EXPERIMENT).set_index("run_name")
+    compared = tracker.compare_runs(EXPERIMENT).set_index("run_name").loc[list(RUNS)]
     metrics = ["metric.accuracy", "metric.precision", "metric.recall", "metric.f1_score", "metric.roc_auc"]
     show(
         "Runs side by side (from the tracker)",
@@ -575,10 +584,17 @@ def step5_registry(lab: Lab) -> None:
             f"features {', '.join(split.features)}"
         ),
     )  # fmt: skip
-    model_v2 = xgb(dict(V2_PARAMS), seed).fit(split.x_train, split.y_train)
-    metrics_v2 = evaluate(model_v2, split.x_test, split.y_test)
+    tracker = lab.backend.tracker
+    tracker.set_experiment(EXPERIMENT)
+    with tracker.start_run(V2_RUN, replace=True):
+        tracker.log_params({**V2_PARAMS, **dataset_info(split)})
+        tracker.log_training_set(split.training_set)
+        model_v2 = xgb(dict(V2_PARAMS), seed).fit(split.x_train, split.y_train)
+        metrics_v2 = evaluate(model_v2, split.x_test, split.y_test)
+        tracker.log_metrics({k: v for k, v in metrics_v2.items() if k != "confusion_matrix"})
     v2 = registry.log_model(
-        MODEL, "v2", model_v2, sample_input=sample, metrics=metrics_v2, training_set=split.training_set, overwrite=True,
+        MODEL, "v2", model_v2, sample_input=sample, metrics=metrics_v2, run=tracker.get_run(V2_RUN),
+        training_set=split.training_set, overwrite=True,
         comment=(
             f"Retrained with {json.dumps(V2_PARAMS)} on feature view {FEATURE_VIEW} v2 via training set "
             f"{split.training_set.table}; base version {v1.version}; test f1 {metrics_v2['f1_score']:.3f}"
@@ -594,7 +610,10 @@ def step5_registry(lab: Lab) -> None:
     say(
         f"  default version: {better.version} (switched from {previous}; roll back with set_default({MODEL!r}, {previous!r}))"
     )
-    lab.note(f"model {MODEL}: versions {v1.version} (from run {best.name}) and {v2.version}; default {better.version}")
+    lab.note(
+        f"model {MODEL}: versions {v1.version} (from run {best.name}) and {v2.version} (from run {V2_RUN}); "
+        f"default {better.version}"
+    )
 
     lineage_rows = []
     for version in registry.list_versions(MODEL):
@@ -759,12 +778,27 @@ def summary(lab: Lab, seconds: float) -> None:
     say(f"  {'remove it all':<22} mlops-kit lab cleanup --backend {lab.backend.name}")
 
 
-def cleanup(backend: Backend) -> list[str]:
-    """Remove everything the lab created (tables, feature store objects, experiment, model), and
-    nothing else. The schemas stay: other work may live in them, and they are empty of the lab."""
+@dataclass
+class CleanupReport:
+    removed: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # what stayed, and why
+
+
+#: What the lab writes into its output folder (relative paths; folders are removed once empty).
+OUTPUT_FILES = ("data/CUSTOMERS.csv", "data/ORDERS.csv", "downloads/shap_values.csv", "downloads/shap/shap_values.csv",
+                "experiment_viewer.html")  # fmt: skip
+OUTPUT_PLOTS = ("plots/step3_*.png", "plots/step4_*.png")
+OUTPUT_FOLDERS = ("data", "plots", "downloads/shap", "downloads")  # deepest first
+
+
+def cleanup(backend: Backend, out_dir: Path | None = None) -> CleanupReport:
+    """Remove everything the lab created, and nothing else: tables, feature store objects, the
+    experiment (runs, logged models, artifacts), the model (versions, their logged models and files)
+    and, when ``out_dir`` is given, the files the lab wrote there. Says what it kept and why (the
+    schemas, the stores themselves, files in ``out_dir`` the lab did not write)."""
     from mlops_kit.errors import NotFoundError
 
-    removed: list[str] = []
+    report = CleanupReport()
 
     def attempt(description: str, action: Callable[[], object]) -> None:
         try:
@@ -772,10 +806,13 @@ def cleanup(backend: Backend) -> list[str]:
         except NotFoundError:
             return
         if result is not False:
-            removed.append(description)
+            report.removed.append(description)
 
-    attempt(f"model {MODEL}", lambda: backend.registry.delete_model(MODEL))
-    attempt(f"experiment {EXPERIMENT}", lambda: backend.tracker.delete_experiment(EXPERIMENT))
+    # The model first: the experiment holds the logged models its versions are made from.
+    attempt(f"model {MODEL} (its versions and their logged models and files)",
+            lambda: backend.registry.delete_model(MODEL))  # fmt: skip
+    attempt(f"experiment {EXPERIMENT} (its runs, logged models and artifacts)",
+            lambda: backend.tracker.delete_experiment(EXPERIMENT))  # fmt: skip
     attempt(f"training set {TRAINING_SET}", lambda: backend.feature_store.delete_training_set(TRAINING_SET))
     for version in ("v1", "v2"):
         attempt(f"feature view {FEATURE_VIEW} {version}",
@@ -783,7 +820,36 @@ def cleanup(backend: Backend) -> list[str]:
     attempt(f"entity {ENTITY}", lambda: backend.feature_store.delete_entity(ENTITY))
     for table in LAB_TABLES:
         attempt(f"table {table}", lambda t=table: backend.warehouse.drop_table(t))
-    return removed
+    report.kept.append(
+        f"schemas {', '.join(SCHEMAS)} of {backend.warehouse.database}: other work may live in them "
+        "(nothing of the lab's is left in them)"
+    )
+    report.kept.append(
+        f"the {backend.name} backend itself (its database and stores, listed under 'Where to look' after a lab "
+        "run): it is not the lab's and may hold other work"
+    )
+    if out_dir is not None:
+        _remove_output(Path(out_dir), report)
+    return report
+
+
+def _remove_output(out_dir: Path, report: CleanupReport) -> None:
+    if not out_dir.is_dir():
+        return
+    files = [out_dir / name for name in OUTPUT_FILES] + [f for pattern in OUTPUT_PLOTS for f in out_dir.glob(pattern)]
+    removed = [f for f in files if f.is_file()]
+    for file in removed:
+        file.unlink()
+    for folder in (out_dir / name for name in OUTPUT_FOLDERS):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    others = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+    if others:
+        report.kept.append(f"folder {out_dir} with files the lab did not write: {', '.join(others[:10])}")
+    else:
+        out_dir.rmdir()
+    if removed:
+        report.removed.append(f"output folder {out_dir} ({len(removed)} files: data, plots, downloads)")
 
 
 def _frame(rows: Any) -> pd.DataFrame:

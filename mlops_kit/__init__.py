@@ -16,7 +16,7 @@ from mlops_kit.errors import (
 )
 from mlops_kit.feature_store import FeatureStore
 from mlops_kit.registry import Registry
-from mlops_kit.tracker import Tracker
+from mlops_kit.tracker import RunTerminated, Tracker
 from mlops_kit.types import (
     Artifact,
     Entity,
@@ -59,6 +59,7 @@ __all__ = [
     "RunInput",
     "RunRef",
     "RunStatus",
+    "RunTerminated",
     "StoreLockedError",
     "Tracker",
     "TrainingSet",

@@ -2,14 +2,17 @@
 
 Snowflake's ExperimentTracking uses the same names (``set_experiment``, ``start_run``,
 ``log_params``), so both backends serve it. Logging goes to the active run, started with
-``with tracker.start_run("Baseline"):``; an exception inside the block marks the run FAILED.
+``with tracker.start_run("Baseline"):``; an exception inside the block marks the run FAILED, and so
+does ``kill -TERM`` of the process while a run is active (see ``RunTerminated``).
 Run names are unique within an experiment, as on Snowflake.
 """
 
 from __future__ import annotations
 
 import abc
+import signal
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +25,49 @@ from mlops_kit.types import Artifact, Experiment, FeatureView, Run, RunInput, Ru
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
+
+
+class RunTerminated(SystemExit):
+    """Raised in the main thread when the process receives SIGTERM while a run is active.
+
+    It unwinds the stack like Ctrl-C does, so ``with tracker.start_run(...)`` ends the run FAILED
+    and locks and transactions are released on the way out; the process then exits with status
+    143 (128 + SIGTERM), as a process killed by SIGTERM does. A SystemExit, not an Exception, so
+    ``except Exception`` blocks do not swallow it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class _TerminationGuard:
+    """Turns SIGTERM into ``RunTerminated`` while a run is active.
+
+    Installed only from the main thread (Python runs signal handlers there) and only over the
+    default disposition: a handler the program installed itself, or an ignored SIGTERM, is left as
+    it is. A run a process leaves RUNNING anyway (SIGKILL, power loss) is marked FAILED by the next
+    ``set_experiment`` on backends that record which process owns a run.
+    """
+
+    def __init__(self) -> None:
+        self._installed = False
+
+    def install(self) -> None:
+        if self._installed or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return
+        signal.signal(signal.SIGTERM, self._terminate)
+        self._installed = True
+
+    def remove(self) -> None:
+        if self._installed:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            self._installed = False
+
+    @staticmethod
+    def _terminate(signum: int, frame: object) -> None:
+        raise RunTerminated()
 
 
 class ActiveRun:
@@ -50,6 +96,7 @@ class Tracker(abc.ABC):
     def __init__(self) -> None:
         self._experiment: str | None = None
         self._active: RunRef | None = None
+        self._termination = _TerminationGuard()
 
     # Primitives each backend implements.
 
@@ -173,7 +220,12 @@ class Tracker(abc.ABC):
                     "pick another name or pass replace=True"
                 )
             self.delete_run(run_name, experiment)
-        self._active = self._begin_run(experiment, run_name)
+        self._termination.install()  # before the run exists: a SIGTERM from here on fails it
+        try:
+            self._active = self._begin_run(experiment, run_name)
+        except BaseException:
+            self._termination.remove()
+            raise
         return ActiveRun(self, self._active)
 
     def end_run(self, status: RunStatus = RunStatus.FINISHED) -> None:
@@ -183,6 +235,7 @@ class Tracker(abc.ABC):
             self._finish_run(ref, RunStatus(status))
         finally:
             self._active = None
+            self._termination.remove()
 
     def log_param(self, key: str, value: Any) -> None:
         self.log_batch(params={key: value})

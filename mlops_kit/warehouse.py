@@ -92,6 +92,28 @@ class Warehouse(abc.ABC):
         """
 
     @abc.abstractmethod
+    def write_tables(self, frames: Mapping[str, pd.DataFrame], mode: WriteMode = "overwrite") -> dict[str, int]:
+        """Write several DataFrames as tables, all or nothing (e.g. a load of related raw tables).
+
+        Each frame is written as ``write_table`` would write it. Every frame is checked and loaded
+        before any table changes, so a bad frame or a failed load leaves every table as it was.
+        Where the engine has transactions that cover creating tables (DuckDB), the tables change
+        in one transaction, so other readers and a kill at any moment see all old or all new
+        tables. Where it has not (Snowflake), the adapter documents what a kill between tables
+        leaves; writing the same frames again always ends with all of them written.
+
+        Args:
+            frames: ``SCHEMA.TABLE`` -> rows to write; each table at most once.
+            mode: as for ``write_table``, the same for every table.
+        Returns:
+            Rows written per table, keyed as given.
+        Raises:
+            AlreadyExistsError: ``mode="error"`` and one of the tables exists (nothing is written).
+            InvalidInputError: a bad table or column name, a table named twice, or rows that do
+                not fit (nothing is written).
+        """
+
+    @abc.abstractmethod
     def list_tables(self, schema: str) -> list[str]:
         """Names of the tables and views in ``schema`` (empty if the schema does not exist)."""
 

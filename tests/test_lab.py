@@ -6,12 +6,15 @@ an independent pandas computation from the same CSV files.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from lab_results import CUSTOMERS, SEED
+from mlflow.entities import ViewType
 
 import mlops_kit
 from mlops_kit.examples import churn_sql, churn_workflow
@@ -110,7 +113,7 @@ def test_three_named_runs_with_metrics_artifacts_and_inputs(lab) -> None:  # noq
     backend, _ = lab
     tracker = backend.tracker
     runs = {r.name: r for r in tracker.list_runs(EXPERIMENT)}
-    assert set(runs) == {"BASELINE", "DEEPTREE", "CONSERVATIVE"}
+    assert set(runs) == {"BASELINE", "DEEPTREE", "CONSERVATIVE", churn_workflow.V2_RUN}
     for name, params in churn_workflow.RUNS.items():
         run = runs[name]
         assert run.status is mlops_kit.RunStatus.FINISHED
@@ -189,6 +192,44 @@ def test_the_experiment_viewer_shows_every_run_with_its_plots(lab, tmp_path: Pat
     assert page.count("class='best'") == 1
 
 
+def test_plots_are_each_their_own_picture(lab, tmp_path: Path) -> None:  # noqa: ANN001
+    backend, out = lab
+    step3 = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (out / "plots").glob("step3_*.png")}
+    assert len(step3) == 4 and len(set(step3.values())) == 4, step3
+    for run_name in churn_workflow.RUNS:
+        pictures = {}
+        for name in ("confusion_matrix.png", "feature_importance.png", "shap_summary.png"):
+            local = backend.tracker.download_artifacts(run_name, f"plots/{name}", tmp_path / run_name, EXPERIMENT)
+            pictures[name] = hashlib.sha256(local.read_bytes()).hexdigest()
+        assert len(set(pictures.values())) == 3, (run_name, pictures)
+
+
+def test_mlflow_sees_models_of_runs_with_their_metrics_and_the_kit_names(lab) -> None:  # noqa: ANN001
+    backend, _ = lab
+    client = backend.raw["mlflow"].client
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"  # the UI's model-training view
+    runs = {r.name: r.run_id for r in backend.tracker.list_runs(EXPERIMENT)}
+    aliases = client.get_registered_model(MODEL).aliases
+    for version in backend.registry.list_versions(MODEL):
+        mv = client.get_model_version_by_alias(MODEL, f"kit-{version.version}")  # the kit's name, in MLflow
+        assert mv.tags["mlops_kit.version"] == version.version
+        assert mv.source.startswith("models:/m-")
+        logged = client.get_logged_model(mv.source.removeprefix("models:/"))
+        assert logged.experiment_id == experiment.experiment_id
+        assert version.run is not None and logged.source_run_id == version.run.run_id == mv.run_id
+        outputs = client.get_run(mv.run_id).outputs.model_outputs
+        assert logged.model_id in [o.model_id for o in outputs]  # the run page lists its model
+        assert {m.key for m in logged.metrics} >= {"accuracy", "precision", "recall", "f1_score", "roc_auc"}
+        assert json.loads(logged.tags["mlflow.modelVersions"]) == [{"name": MODEL, "version": mv.version}]
+        assert sorted(mv.tags) == [  # a few lineage tags, no wall of metrics
+            "mlops_kit.feature_views", "mlops_kit.metric.confusion_matrix", "mlops_kit.training_set", "mlops_kit.version"
+        ]  # fmt: skip
+        assert (aliases["default"] == mv.version) == version.is_default
+    assert backend.registry.get_version(MODEL, "V2").run.name == churn_workflow.V2_RUN
+    assert runs[churn_workflow.V2_RUN] == backend.registry.get_version(MODEL, "V2").run.run_id
+
+
 def _inventory(backend: mlops_kit.Backend) -> dict[str, object]:
     return {
         "tables": {s: sorted(backend.warehouse.list_tables(s)) for s in churn_workflow.SCHEMAS},
@@ -204,11 +245,22 @@ def test_rerun_then_cleanup(lab) -> None:  # noqa: ANN001
     before = _inventory(backend)
     churn_workflow.run(backend, Options(customers=CUSTOMERS, seed=SEED, out_dir=out, from_step=2))
     assert _inventory(backend) == before  # the same objects, no duplicates
+    client = backend.raw["mlflow"].client
+    every = client.search_experiments(view_type=ViewType.ALL)
+    assert sorted(e.name for e in every) == sorted(["Default", EXPERIMENT])  # nothing deleted lingers
+    ids = [e.experiment_id for e in every]
+    assert len(client.search_runs(ids, run_view_type=ViewType.ALL)) == len(churn_workflow.RUNS) + 1
+    assert len(client.search_logged_models(ids)) == 2  # one per version: replaced ones are gone
+    artifacts = backend.raw["paths"].artifact_root
+    assert len(list(artifacts.glob(f"{EXPERIMENT}/models/*"))) == 2
 
     other = "PREP_DATA.NOT_THE_LABS"
     backend.warehouse.write_table(other, pd.DataFrame({"A": [1]}))
-    removed = churn_workflow.cleanup(backend)
-    assert f"model {MODEL}" in removed and f"experiment {EXPERIMENT}" in removed
+    report = churn_workflow.cleanup(backend, out)
+    assert any(item.startswith(f"model {MODEL}") for item in report.removed)
+    assert any(item.startswith(f"experiment {EXPERIMENT}") for item in report.removed)
+    assert any("schemas" in item for item in report.kept)
+    assert not out.exists()  # the output folder held only what the lab wrote
     assert backend.warehouse.list_tables("PREP_DATA") == ["NOT_THE_LABS"]  # nothing else was touched
     for schema in ("FEATURE_STORE", "MODEL_REGISTRY", "ANALYTICS"):
         assert [t for t in backend.warehouse.list_tables(schema) if not t.startswith("MLOPS_KIT_")] == []
@@ -216,4 +268,8 @@ def test_rerun_then_cleanup(lab) -> None:  # noqa: ANN001
     assert backend.feature_store.list_entities() == []
     assert all(m.name != MODEL for m in backend.registry.list_models())
     assert all(e.name != EXPERIMENT for e in backend.tracker.list_experiments())
-    assert churn_workflow.cleanup(backend) == []  # a second cleanup finds nothing
+    assert churn_workflow.cleanup(backend, out).removed == []  # a second cleanup finds nothing
+    every = client.search_experiments(view_type=ViewType.ALL)
+    assert [e.name for e in every] == ["Default"]  # no experiment renamed and left behind
+    assert client.search_logged_models([e.experiment_id for e in every]) == []
+    assert [p for p in artifacts.rglob("*") if p.is_file()] == []

@@ -40,11 +40,35 @@ def test_warm_up_opens_mlflow_in_the_background(tmp_path: Path) -> None:
     assert experiment.name == "WARM"
 
 
-def test_a_background_failure_surfaces_where_the_client_is_used(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_worker_failure_surfaces_where_mlflow_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://nowhere")
     connection = MlflowConnection(LocalPaths(tmp_path, "MLOPS_HOL_DB"))
     connection.warm_up()
-    with pytest.raises(Exception, match="nosuchscheme"):
-        connection.client  # noqa: B018
+    try:
+        with pytest.raises(mlops_kit.MlopsKitError, match="nosuchscheme"):
+            connection.call("read_records", "experiments")
+    finally:
+        connection.close()
+
+
+def test_writes_go_to_the_worker_process_and_mlflow_stays_out_of_this_one(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, mlops_kit, pandas as pd\n"
+        "from sklearn.linear_model import LogisticRegression\n"
+        f"b = mlops_kit.connect('local', home={str(tmp_path)!r})\n"
+        "b.warm_up()\n"
+        "b.tracker.set_experiment('W')\n"
+        "with b.tracker.start_run('R'):\n"
+        "    b.tracker.log_metrics({'f1': 0.5})\n"
+        "x = pd.DataFrame({'A': [0.0, 1.0, 2.0, 3.0]})\n"
+        "b.registry.log_model('M', 'v1', LogisticRegression().fit(x, [0, 0, 1, 1]), sample_input=x, run=b.tracker.get_run('R'))\n"
+        "print(b.registry.predict('M', x)['output_feature_0'].tolist(), b.registry.get_version('M', 'V1').metrics)\n"
+        "assert 'mlflow' not in sys.modules, 'mlflow was imported'\n"
+        "b.close()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "[0, 0, 1, 1] {}"

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlops_kit.adapters.local.feature_store import LocalFeatureStore
 from mlops_kit.adapters.local.home import LocalPaths, create_private_folder, resolve_home
 from mlops_kit.adapters.local.locks import HomeLock
-from mlops_kit.adapters.local.mlflow_store import MlflowConnection
+from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE, MlflowConnection
 from mlops_kit.adapters.local.registry import LocalRegistry
 from mlops_kit.adapters.local.tracker import LocalTracker
 from mlops_kit.adapters.local.warehouse import LocalWarehouse
@@ -34,7 +34,7 @@ def connect_local(
     ``$MLOPS_KIT_LOCK_TIMEOUT``, else 60) before raising ``StoreLockedError``.
     """
     paths = LocalPaths(resolve_home(home), database.upper())
-    if paths.owns_mlflow_store:  # before MLflow creates it as the umask says
+    if paths.keeps_artifacts_in_home:  # before MLflow creates it as the umask says
         create_private_folder(paths.artifact_root, "the MLflow artifact folder")
     mlflow = MlflowConnection(paths)
     registry = LocalRegistry(mlflow)
@@ -53,12 +53,12 @@ def connect_local(
         feature_store=LocalFeatureStore(warehouse, feature_store_schema),
         tracker=LocalTracker(mlflow, paths),
         registry=registry,
-        raw={"paths": paths, "mlflow": mlflow},
+        raw={"paths": paths, "mlflow": mlflow, "close": mlflow.close},
         locations={
             "DuckDB database": str(paths.duckdb_file),
             "MLflow tracking store": paths.tracking_uri,
             "MLflow artifacts": str(paths.artifact_root),
-            "MLflow UI": "mlops-kit ui  (then open http://127.0.0.1:5000)",
+            "MLflow UI": f"mlops-kit ui  (then open http://127.0.0.1:5000/{UI_START_PAGE})",
         },
         lock_factory=exclusive,
         warm_up_hook=mlflow.warm_up,

@@ -3,7 +3,9 @@
 Inside: ``<DATABASE>.duckdb`` (warehouse and feature store, openable by any DuckDB client),
 ``mlflow.db`` (MLflow's SQLite tracking store and model registry) and ``mlartifacts/`` (run and
 model artifacts). ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI`` win over the defaults, as they
-do for any MLflow code.
+do for any MLflow code. They are read once, when the paths are made: ``mlflow.set_tracking_uri()``
+(which the kit calls so that plain MLflow code sees the kit's store) writes the same variable, and
+must not make the kit believe the user chose a store.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mlops_kit.errors import InvalidInputError
@@ -43,6 +45,15 @@ def resolve_home(home: str | Path | None = None) -> Path:
     return path
 
 
+#: URI schemes of database stores: they have no artifact root of their own, so MLflow would put
+#: the artifacts of an experiment created without a location into ``./mlruns`` of the working folder.
+_DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+
+
+def _environment(name: str) -> str | None:
+    return os.environ.get(name) or None
+
+
 def create_private_folder(path: Path, what: str) -> None:
     """Create ``path`` and its missing parents as folders only their owner can enter (0700)."""
     missing = []
@@ -69,6 +80,9 @@ def create_private_folder(path: Path, what: str) -> None:
 class LocalPaths:
     home: Path
     database: str
+    #: The user's own ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI``, read when the paths are made.
+    user_tracking_uri: str | None = field(default_factory=lambda: _environment("MLFLOW_TRACKING_URI"))
+    user_registry_uri: str | None = field(default_factory=lambda: _environment("MLFLOW_REGISTRY_URI"))
 
     @property
     def duckdb_file(self) -> Path:
@@ -88,13 +102,24 @@ class LocalPaths:
 
     @property
     def tracking_uri(self) -> str:
-        return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{self.mlflow_db}"
+        return self.user_tracking_uri or f"sqlite:///{self.mlflow_db}"
 
     @property
     def registry_uri(self) -> str:
-        return os.environ.get("MLFLOW_REGISTRY_URI") or self.tracking_uri
+        return self.user_registry_uri or self.tracking_uri
 
     @property
     def owns_mlflow_store(self) -> bool:
-        """True when the kit chose the MLflow store (no MLFLOW_TRACKING_URI in the environment)."""
-        return not os.environ.get("MLFLOW_TRACKING_URI")
+        """True when the kit chose the MLflow store (the user set no MLFLOW_TRACKING_URI)."""
+        return self.user_tracking_uri is None
+
+    @property
+    def keeps_artifacts_in_home(self) -> bool:
+        """True on a database store (the kit's SQLite file or the user's own database), which has no
+        artifact root of its own; False on a tracking server, which decides for itself."""
+        return self.tracking_uri.split(":", 1)[0].split("+", 1)[0].lower() in _DATABASE_SCHEMES
+
+    def experiment_artifact_location(self, experiment: str) -> str | None:
+        """Where an experiment the kit creates keeps its artifacts: ``mlartifacts/<EXPERIMENT>`` in
+        the home (never the working folder) when ``keeps_artifacts_in_home``, else the server's choice."""
+        return (self.artifact_root / experiment).as_uri() if self.keeps_artifacts_in_home else None

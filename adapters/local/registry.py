@@ -1,52 +1,115 @@
-"""``LocalRegistry``: models and versions in a real MLflow model registry.
+"""``LocalRegistry``: models and versions in a real MLflow model registry, as MLflow 3 does it.
 
-How the kit's ideas map onto MLflow, so any MLflow client can read what this writes:
-- a kit version (``V1``) is an MLflow model version (a number) tagged ``mlops_kit.version=V1``;
-  versions registered by plain MLflow show up as ``V<number>``;
+How the kit's ideas map onto MLflow, so any MLflow client (and the MLflow UI) reads what this writes:
+- a kit version (``V1``) is an MLflow model version (a number) registered from a LoggedModel
+  (``models:/m-…``); the LoggedModel sits in the experiment of the run that made it (or the
+  tracker's current experiment) and is linked to that run, whose page lists it;
+- the kit's name of a version is the alias ``kit-V1`` (MLflow reserves ``latest`` and ``v<N>``, so
+  ``V1`` itself cannot be an alias; ``$`` becomes ``-``) and the tag ``mlops_kit.version``:
+  ``models:/CUSTOMER_CHURN_PREDICTOR@kit-V1``; versions registered by plain MLflow show up as
+  ``V<number>``;
 - the default version is the alias ``default``: ``models:/CUSTOMER_CHURN_PREDICTOR@default``;
-- the comment is the version's description; metrics are tags ``mlops_kit.metric.<name>``;
-- the run link is MLflow's own ``run_id``; the training set, feature view versions and run params
-  are tags ``mlops_kit.*``.
-Models are saved with explicit pip requirements and a signature: MLflow's requirement inference
-costs seconds per model, and the kit knows what the model needs.
+- the comment is the version's description; numeric metrics are the LoggedModel's metrics, logged
+  in the version's run (MLflow records a model's metrics only within a run); metrics that are not
+  numbers, or of a version registered without a run, are tags ``mlops_kit.metric.<name>``;
+- the run's params are the LoggedModel's params (as ``mlflow.<flavor>.log_model`` copies them);
+  the training set and feature view versions are tags ``mlops_kit.*`` of the version.
+
+Models are saved with explicit pip requirements (MLflow's inference costs seconds per model), a
+signature built from the sample input's real dtypes and the model's output, and an input example,
+so ``mlflow.pyfunc.load_model("models:/NAME@default").predict(rows)`` scores the feature store's own
+rows. The XGBoost flavor's pyfunc exposes only ``predict`` (MLflow 3.17 passes only the keyword
+arguments of ``XGBClassifier.predict``); probabilities come from the model itself:
+``mlflow.pyfunc.load_model(uri).get_raw_model().predict_proba(rows)`` or ``mlflow.xgboost.load_model``.
+
+``LocalRegistry`` runs in the user's process and reads through ``MlflowConnection.records()``;
+what it writes, ``_Writes`` does in the MLflow worker process (``mlflow_worker.py``), reached through
+the ``@operation`` functions at the end of this file. Loading a model for predictions happens there
+too: the worker hands back the model object (an XGBoost or scikit-learn estimator).
+
+Crash safety. A (re-)registration first creates the new version marked pending (the tag
+``mlops_kit.pending``, which every read skips), then deletes the version it replaces, then moves the
+aliases to it and drops the mark. A process killed anywhere in between leaves either the old version
+(and a pending one, dropped later) or the pending new one (finished later): the next registry write
+on that model, in any process, finishes or undoes what a dead process left, and deletes logged
+models no version uses.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import numbers
 import shutil
 import tempfile
+import time
+import warnings
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
+from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
+from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
+from mlops_kit.processes import ProcessOwner
 from mlops_kit.registry import PredictFunction, Registry, output_columns
 from mlops_kit.types import FeatureViewRef, Model, ModelVersion, Run, RunRef, TrainingSet
 
 if TYPE_CHECKING:
     import pandas as pd
     from mlflow import MlflowClient
-    from mlflow.entities.model_registry import ModelVersion as MlflowModelVersion
 
+    from mlops_kit.adapters.local.mlflow_records import RecordSource
     from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 DEFAULT_ALIAS = "default"
+VERSION_ALIAS_PREFIX = "kit-"
+# Tags of a model version.
 _VERSION = "mlops_kit.version"
-_FLAVOR = "mlops_kit.flavor"
-_FEATURES = "mlops_kit.feature_names"
-_CLASSES = "mlops_kit.n_outputs"
-_EXPERIMENT = "mlops_kit.experiment"
-_RUN_NAME = "mlops_kit.run_name"
-_RUN_PARAMS = "mlops_kit.run_params"
 _TRAINING_SET = "mlops_kit.training_set"
 _FEATURE_VIEWS = "mlops_kit.feature_views"
 _METRIC = "mlops_kit.metric."
+_PENDING = "mlops_kit.pending"
+# Tags of a LoggedModel.
+_MODEL = "mlops_kit.model"
+_FLAVOR = "mlops_kit.flavor"
+_FEATURES = "mlops_kit.feature_names"
+_CLASSES = "mlops_kit.n_outputs"
+_OWNER = "mlops_kit.owner"
+_MODEL_VERSIONS = "mlflow.modelVersions"  # MLflow's own link from a LoggedModel to its versions
+
+
+def version_alias(version: str) -> str:
+    """The MLflow alias of a kit version: ``V1`` -> ``kit-V1``."""
+    return VERSION_ALIAS_PREFIX + version.replace("$", "-")
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What a registration in progress records on its new version."""
+
+    owner: ProcessOwner | None
+    make_default: bool
+
+    def to_text(self) -> str:
+        return json.dumps({"owner": self.owner.to_text() if self.owner else None, "make_default": self.make_default})
+
+    @classmethod
+    def from_text(cls, text: str) -> _Pending:
+        try:
+            data = json.loads(text)
+            return cls(ProcessOwner.from_text(data.get("owner")), bool(data.get("make_default")))
+        except (ValueError, TypeError, AttributeError):
+            return cls(None, False)
+
+    def abandoned(self) -> bool:
+        return self.owner is None or self.owner.is_gone()
 
 
 class LocalRegistry(Registry):
@@ -56,6 +119,7 @@ class LocalRegistry(Registry):
 
     @property
     def client(self) -> MlflowClient:
+        """MLflow's own client on this store, in this process (imports MLflow here)."""
         return self._mlflow.client
 
     def log_model(
@@ -71,100 +135,59 @@ class LocalRegistry(Registry):
         training_set: TrainingSet | None = None,
         overwrite: bool = False,
     ) -> ModelVersion:
-        from mlflow.exceptions import MlflowException
-
         name = names.identifier(model_name, "model")
         kit_version = names.model_version(version)
         if sample_input is None or len(sample_input) == 0:
             raise InvalidInputError(f"model {name} {kit_version}: sample_input must have at least one row")
         if not hasattr(model, "predict"):
             raise InvalidInputError(f"model {name} {kit_version}: {type(model).__name__} has no predict method")
-        existing = self._find_version(name, kit_version, missing_ok=True)
-        if existing is not None and not overwrite:
-            raise AlreadyExistsError(
-                f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
-            )
-        was_default = existing is not None and self._default_number(name) == existing.version
-
-        tags = {
-            _VERSION: kit_version,
-            _FEATURES: json.dumps([str(c) for c in sample_input.columns]),
-            **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in (metrics or {}).items()},
-        }
-        if run is not None:
-            tags.update({_EXPERIMENT: run.experiment, _RUN_NAME: run.name, _RUN_PARAMS: json.dumps(run.params)})
+        lineage = None
         if training_set is not None:
-            tags[_FEATURE_VIEWS] = json.dumps([[r.name, r.version] for r in training_set.feature_views])
-            if training_set.table:
-                tags[_TRAINING_SET] = training_set.table
-
-        created_model = False
-        logged_model_id: str | None = None
-        new_version: MlflowModelVersion | None = None
-        try:
-            try:
-                self.client.get_registered_model(name)
-            except MlflowException:
-                self.client.create_registered_model(name)
-                created_model = True
-            experiment_id = self._experiment_for(run)
-            logged = self.client.create_logged_model(
-                experiment_id, name=name, source_run_id=run.run_id if run else None
-            )
-            logged_model_id = logged.model_id
-            flavor, n_outputs = self._save_and_upload(model, sample_input, logged_model_id)
-            tags.update({_FLAVOR: flavor, _CLASSES: str(n_outputs)})
-            self.client.finalize_logged_model(logged_model_id, "READY")
-            new_version = self.client.create_model_version(
-                name,
-                source=logged.artifact_location,
-                run_id=run.run_id if run else None,
-                tags=tags,
-                description=comment,
-                model_id=logged_model_id,
-            )
-            if existing is not None:
-                self.client.delete_model_version(name, existing.version)
-            if was_default or self._default_number(name) is None:
-                self.client.set_registered_model_alias(name, DEFAULT_ALIAS, new_version.version)
-        except Exception as exc:
-            self._undo(name, created_model, logged_model_id, new_version)
-            if isinstance(exc, MlopsKitError):
-                raise
-            raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
+            lineage = ([[r.name, r.version] for r in training_set.feature_views], training_set.table)
+        self._mlflow.call(
+            "register",
+            name,
+            kit_version,
+            model,
+            sample_input,
+            dict(metrics or {}),
+            comment,
+            (run.run_id, dict(run.params)) if run is not None else None,
+            lineage,
+            overwrite,
+            self._mlflow.experiment_id,
+        )
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
         return self.get_version(name, kit_version)
 
     def list_models(self) -> list[Model]:
+        records = self._mlflow.records()
         models = []
-        for registered in self.client.search_registered_models():
-            versions = self.list_versions(registered.name)
+        for registered in records.models():
+            versions = self._versions(records, registered.name)
             default = next((v.version for v in versions if v.is_default), None)
-            models.append(
-                Model(registered.name, tuple(v.version for v in versions), default, registered.description or "")
-            )
+            models.append(Model(registered.name, tuple(v.version for v in versions), default, registered.description))
         return sorted(models, key=lambda m: m.name)
 
     def list_versions(self, model_name: str) -> list[ModelVersion]:
-        name = self._require_model(model_name)
-        default = self._default_number(name)
-        found = self.client.search_model_versions(f"name = '{name}'")
-        return [self._version(mv, default) for mv in sorted(found, key=lambda mv: int(mv.version))]
+        records = self._mlflow.records()
+        return self._versions(records, self._require_model(model_name, records))
 
     def get_version(self, model_name: str, version: str) -> ModelVersion:
-        name = self._require_model(model_name)
-        mv = self._find_version(name, names.model_version(version))
-        assert mv is not None
-        return self._version(mv, self._default_number(name))
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        kit_version = names.model_version(version)
+        for found in self._versions(records, name):
+            if found.version == kit_version:
+                return found
+        raise NotFoundError(f"model {name} has no version {kit_version}")
 
     def set_default(self, model_name: str, version: str) -> str | None:
-        name = self._require_model(model_name)
-        target = self._find_version(name, names.model_version(version))
-        assert target is not None
-        previous_number = self._default_number(name)
-        previous = None
-        if previous_number is not None:
-            previous = self._version(self.client.get_model_version(name, previous_number), None).version
-        self.client.set_registered_model_alias(name, DEFAULT_ALIAS, target.version)
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        target = _find_version(records.versions(name), name, names.model_version(version))
+        previous = next((v.version for v in self._versions(records, name) if v.is_default), None)
+        self._mlflow.call("set_alias", name, DEFAULT_ALIAS, target.number)
         return previous
 
     def predict(
@@ -177,149 +200,373 @@ class LocalRegistry(Registry):
     ) -> pd.DataFrame:
         import pandas as pd
 
-        mv = self._resolve(model_name, version)
-        features = json.loads(mv.tags.get(_FEATURES, "[]"))
+        mv, logged = self._resolve(model_name, version)
+        features = json.loads(logged.tags.get(_FEATURES, "[]"))
         missing = [c for c in features if c not in df.columns]
         if missing:
             raise InvalidInputError(
-                f"model {mv.name} {self._kit_name(mv)} needs columns {missing} that the input lacks "
+                f"model {mv.name} {_kit_name(mv)} needs columns {missing} that the input lacks "
                 f"(it has {list(df.columns)})"
             )
-        out = self._predict_array(mv, df[features] if features else df, function)
+        out = self._predict_array(mv, logged, df[features] if features else df, function)
         return pd.DataFrame(out, index=df.index, columns=output_columns(out.shape[1]))
 
     def load_model(self, model_name: str, version: str | None = None) -> Any:
-        return self._load(self._resolve(model_name, version))
+        return self._load(*self._resolve(model_name, version))
 
     def set_metrics(self, model_name: str, version: str, metrics: Mapping[str, Any]) -> None:
         name = self._require_model(model_name)
-        mv = self._find_version(name, names.model_version(version))
-        assert mv is not None
-        for key, value in metrics.items():
-            self.client.set_model_version_tag(name, mv.version, f"{_METRIC}{key}", json.dumps(value, default=str))
+        self._mlflow.call("set_metrics", name, names.model_version(version), dict(metrics))
 
     def delete_version(self, model_name: str, version: str) -> None:
         name = self._require_model(model_name)
-        mv = self._find_version(name, names.model_version(version))
-        assert mv is not None
-        others = [v for v in self.client.search_model_versions(f"name = '{name}'") if v.version != mv.version]
-        if self._default_number(name) == mv.version and others:
-            raise InvalidInputError(
-                f"{self._kit_name(mv)} is the default version of {name}: make another version the default first"
-            )
-        self.client.delete_model_version(name, mv.version)
-        if mv.model_id:
-            self.client.delete_logged_model(mv.model_id)
+        self._mlflow.call("delete_version", name, names.model_version(version))
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
 
     def delete_model(self, model_name: str) -> None:
         name = self._require_model(model_name)
-        model_ids = [mv.model_id for mv in self.client.search_model_versions(f"name = '{name}'") if mv.model_id]
-        self.client.delete_registered_model(name)
-        for model_id in model_ids:
-            self.client.delete_logged_model(model_id)
+        self._mlflow.call("delete_model", name)
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
 
     def _run_params(self, version: ModelVersion) -> dict[str, str]:
-        mv = self._find_version(version.model, version.version)
-        assert mv is not None
-        return json.loads(mv.tags.get(_RUN_PARAMS, "{}"))
+        records = self._mlflow.records()
+        mv = _find_version(records.versions(version.model), version.model, version.version)
+        model_id = logged_model_id(mv.source)
+        logged = records.logged_model(model_id) if model_id else None
+        return dict(logged.params) if logged else {}
 
     def sql_function(self, call: ModelCall) -> SqlModelFunction:
         """How the warehouse runs this model inside a DuckDB query."""
-        mv = self._resolve(call.model, call.version)
+        mv, logged = self._resolve(call.model, call.version)
         function: PredictFunction = "predict_proba" if call.function == "PREDICT_PROBA" else "predict"
-        width = int(mv.tags.get(_CLASSES, "2")) if function == "predict_proba" else 1
+        width = int(logged.tags.get(_CLASSES, "2")) if function == "predict_proba" else 1
         return SqlModelFunction(
-            feature_names=tuple(json.loads(mv.tags.get(_FEATURES, "[]"))),
+            feature_names=tuple(json.loads(logged.tags.get(_FEATURES, "[]"))),
             output_width=width,
             output_type="DOUBLE" if function == "predict_proba" else "BIGINT",
-            predict=lambda frame: self._predict_array(mv, frame, function),
+            predict=lambda frame: self._predict_array(mv, logged, frame, function),
         )
 
     # Internals.
 
-    def _save_and_upload(self, model: Any, sample_input: pd.DataFrame, model_id: str) -> tuple[str, int]:
-        from mlflow.models import infer_signature
+    def _versions(self, records: RecordSource, name: str) -> list[ModelVersion]:
+        default = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+        versions = [mv for mv in records.versions(name) if _PENDING not in mv.tags]
+        runs = records.run_names(mv.run_id for mv in versions if mv.run_id)
+        logged = records.logged_models(m for m in (logged_model_id(mv.source) for mv in versions) if m)
+        return [
+            _version(mv, default, logged.get(logged_model_id(mv.source) or ""), runs.get(mv.run_id or "", ("", "")))
+            for mv in versions
+        ]
 
-        flavor, module = _flavor(model)
-        signature = infer_signature(sample_input)
-        folder = Path(tempfile.mkdtemp(prefix="mlops_kit_model_"))
-        try:
-            target = folder / "model"
-            with _without_requirement_check():
-                module.save_model(model, str(target), signature=signature, pip_requirements=_requirements(flavor))
-            self.client.log_model_artifacts(model_id, str(target))
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-        n_outputs = len(getattr(model, "classes_", [0, 1]))
-        return flavor, n_outputs
+    def _require_model(self, model_name: str, records: RecordSource | None = None) -> str:
+        name = names.identifier(model_name, "model")
+        if (records or self._mlflow.records()).model(name) is None:
+            raise NotFoundError(f"model {name} is not registered")
+        return name
 
-    def _predict_array(self, mv: MlflowModelVersion, frame: pd.DataFrame, function: PredictFunction) -> Any:
+    def _resolve(self, model_name: str, version: str | None) -> tuple[VersionRecord, LoggedModelRecord]:
+        records = self._mlflow.records()
+        name = self._require_model(model_name, records)
+        versions = records.versions(name)
+        if version is not None:
+            mv = _find_version(versions, name, names.model_version(version))
+        else:
+            number = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
+            found = next((v for v in versions if v.number == number), None)
+            if found is None:
+                raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
+            mv = found
+        model_id = logged_model_id(mv.source)
+        logged = records.logged_model(model_id) if model_id else None
+        if logged is None:
+            raise NotFoundError(f"model {name} {_kit_name(mv)} has no logged model with its files (source {mv.source})")
+        return mv, logged
+
+    def _predict_array(
+        self, mv: VersionRecord, logged: LoggedModelRecord, frame: pd.DataFrame, function: PredictFunction
+    ) -> Any:
         import numpy as np
 
-        model = self._load(mv)
+        model = self._load(mv, logged)
         if function == "predict_proba":
             if not hasattr(model, "predict_proba"):
-                raise InvalidInputError(f"model {mv.name} {self._kit_name(mv)} has no predict_proba")
+                raise InvalidInputError(f"model {mv.name} {_kit_name(mv)} has no predict_proba")
             return np.asarray(model.predict_proba(frame))
         return np.asarray(model.predict(frame)).reshape(len(frame), -1)
 
-    def _load(self, mv: MlflowModelVersion) -> Any:
-        key = (mv.name, mv.version)
+    def _load(self, mv: VersionRecord, logged: LoggedModelRecord) -> Any:
+        """The stored model, loaded by MLflow's flavor in the worker, which hands the object back."""
+        key = (mv.name, mv.number)
         if key not in self._loaded:
-            _, module = _flavor_module(mv.tags.get(_FLAVOR, "sklearn"))
-            self._loaded[key] = module.load_model(mv.source)
+            self._loaded[key] = self._mlflow.call(
+                "load_model", logged.tags.get(_FLAVOR, "sklearn"), logged.artifact_location
+            )
         return self._loaded[key]
 
-    def _resolve(self, model_name: str, version: str | None) -> MlflowModelVersion:
-        name = self._require_model(model_name)
-        if version is not None:
-            mv = self._find_version(name, names.model_version(version))
-            assert mv is not None
-            return mv
-        number = self._default_number(name)
-        if number is None:
-            raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
-        return self.client.get_model_version(name, number)
 
-    def _require_model(self, model_name: str) -> str:
-        from mlflow.exceptions import MlflowException
+class _Writes:
+    """What the registry writes, in the MLflow worker process, with its MlflowClient."""
 
-        name = names.identifier(model_name, "model")
+    def __init__(self, session: Session) -> None:
+        self.client = session.client
+        self.artifact_root = session.paths.artifact_root
+        self.owner = ProcessOwner.current()  # the worker: the process doing the writes
+
+    def register(
+        self,
+        name: str,
+        kit_version: str,
+        model: Any,
+        sample_input: pd.DataFrame,
+        metrics: dict[str, Any],
+        comment: str,
+        run: tuple[str, dict[str, str]] | None,
+        lineage: tuple[list[list[str]], str | None] | None,
+        overwrite: bool,
+        current_experiment: str | None,
+    ) -> None:
+
+        model_metrics, tag_metrics = _split_metrics(metrics, with_run=run is not None)
+        aliases = self.aliases(name)  # None: the model is not registered yet
+        versions = self.heal(name, aliases or {})
+        if versions is None:  # the heal changed something: read again
+            aliases, versions = self.aliases(name), self.versions(name)
+        existing = next((v for v in versions if _PENDING not in v.tags and _kit_name(v) == kit_version), None)
+        if existing is not None and not overwrite:
+            raise AlreadyExistsError(
+                f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
+            )
+        default = (aliases or {}).get(DEFAULT_ALIAS)
+        make_default = default is None or (existing is not None and default == existing.number)
+        tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
+        if lineage is not None:
+            tags[_FEATURE_VIEWS] = json.dumps(lineage[0])
+            if lineage[1]:
+                tags[_TRAINING_SET] = lineage[1]
+        tags[_PENDING] = _Pending(self.owner, make_default).to_text()
+
+        created_model = replaced = False
+        model_id: str | None = None
+        number: str | None = None
         try:
-            self.client.get_registered_model(name)
-        except MlflowException as exc:
-            raise NotFoundError(f"model {name} is not registered") from exc
-        return name
+            if aliases is None:
+                self.client.create_registered_model(name)
+                created_model = True
+            experiment_id = self.client.get_run(run[0]).info.experiment_id if run else current_experiment
+            model_id = self.log_logged_model(name, kit_version, model, sample_input, run, experiment_id)
+            if run is not None and model_metrics:
+                self.log_model_metrics(run[0], model_id, model_metrics)
+            number = self.client.create_model_version(
+                name,
+                source=f"models:/{model_id}",
+                run_id=run[0] if run else None,
+                tags=tags,
+                description=comment,
+                model_id=model_id,
+            ).version
+            if existing is not None:
+                self.delete(existing)
+                replaced = True
+            self.commit(name, number, kit_version, make_default, model_id)
+        except Exception as exc:
+            if not replaced:
+                self.undo(name, created_model, model_id, number)
+                if isinstance(exc, MlopsKitError):
+                    raise
+                raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
+            with contextlib.suppress(Exception):  # the old version is gone: finish the new one, not lose both
+                self.commit(name, number, kit_version, make_default, model_id)  # type: ignore[arg-type]
+            raise MlopsKitError(f"replacing {name} {kit_version} did not finish cleanly: {exc}") from exc
 
-    def _find_version(self, name: str, kit_version: str, missing_ok: bool = False) -> MlflowModelVersion | None:
-        for mv in self.client.search_model_versions(f"name = '{name}'"):
-            if self._kit_name(mv) == kit_version:
-                return mv
-        if missing_ok:
-            return None
-        raise NotFoundError(f"model {name} has no version {kit_version}")
-
-    def _default_number(self, name: str) -> str | None:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            return self.client.get_registered_model(name).aliases.get(DEFAULT_ALIAS)
-        except MlflowException:
-            return None
-
-    def _experiment_for(self, run: Run | None) -> str:
-        if run is not None:
-            return self.client.get_run(run.run_id).info.experiment_id
+    def log_logged_model(
+        self,
+        name: str,
+        version: str,
+        model: Any,
+        sample_input: pd.DataFrame,
+        run: tuple[str, dict[str, str]] | None,
+        experiment_id: str | None,
+    ) -> str:
+        """Create the LoggedModel with its files and return its id, as ``mlflow.<flavor>.log_model``
+        does: in the run's experiment and linked to the run (its page lists the model)."""
+        from mlflow.entities import LoggedModelOutput
+        from mlflow.models import Model as MlflowModel
+        from mlflow.models import infer_signature
         from mlflow.tracking.default_experiment import DEFAULT_EXPERIMENT_ID
 
-        return DEFAULT_EXPERIMENT_ID
+        flavor, module = _flavor(model)
+        logged = self.client.create_logged_model(
+            experiment_id or DEFAULT_EXPERIMENT_ID,
+            name=f"{name}-{version}",
+            source_run_id=run[0] if run else None,
+            params={k: str(v) for k, v in run[1].items()} if run else None,
+            tags={
+                _MODEL: name,
+                _VERSION: version,
+                _FLAVOR: flavor,
+                _FEATURES: json.dumps([str(c) for c in sample_input.columns]),
+                _CLASSES: str(len(getattr(model, "classes_", [0, 1]))),
+                _OWNER: self.owner.to_text(),
+            },
+        )
+        if run is not None:
+            self.client.log_outputs(run[0], [LoggedModelOutput(logged.model_id, step=0)])
+        with warnings.catch_warnings():
+            # MLflow hints that integer columns cannot hold missing values; a feature store's
+            # integer features have none (its joins fill them), so the hint would only alarm.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+            signature = infer_signature(sample_input, model.predict(sample_input))
+        folder = Path(tempfile.mkdtemp(prefix="mlops_kit_model_"))
+        try:
+            target = folder / "model"
+            meta = MlflowModel(
+                artifact_path=logged.artifact_location,
+                model_uuid=logged.model_id,
+                run_id=run[0] if run else None,
+                model_id=logged.model_id,
+            )
+            with _without_requirement_check():
+                module.save_model(
+                    model,
+                    str(target),
+                    mlflow_model=meta,
+                    signature=signature,
+                    input_example=sample_input.head(5),
+                    pip_requirements=_requirements(flavor),
+                )
+            self.client.log_model_artifacts(logged.model_id, str(target))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        self.client.finalize_logged_model(logged.model_id, "READY")
+        return logged.model_id
 
-    def _undo(self, name: str, created_model: bool, model_id: str | None, version: MlflowModelVersion | None) -> None:
+    def log_model_metrics(self, run_id: str, model_id: str, metrics: Mapping[str, float]) -> None:
+        """LoggedModel metrics, logged in the run ``run_id`` (MLflow keeps a model's metrics with the
+        run that measured them). A value the run already holds is logged with that point's time and
+        step, as MLflow's ``log_model`` does, so the run's own history gains no duplicate."""
+        from mlflow.entities import Metric
+
+        latest = self.client.get_run(run_id).data.metrics
+        now = int(time.time() * 1000)
+        points = []
+        for key, value in metrics.items():
+            same = None
+            if latest.get(key) == value:
+                same = next((m for m in self.client.get_metric_history(run_id, key) if m.value == value), None)
+            timestamp, step = (same.timestamp, same.step) if same else (now, 0)
+            points.append(Metric(key, value, timestamp, step, model_id=model_id))
+        self.client.log_batch(run_id, metrics=points)
+
+    def set_metrics(self, name: str, kit_version: str, metrics: Mapping[str, Any]) -> None:
+        from mlflow.exceptions import MlflowException
+
+        mv = self.find(name, kit_version, missing_ok=False)
+        assert mv is not None
+        run_id = mv.run_id
+        if run_id:
+            try:
+                run_id = run_id if self.client.get_run(run_id).info.lifecycle_stage == "active" else None
+            except MlflowException:
+                run_id = None  # the run was replaced: its metrics can no longer be the model's
+        model_id = logged_model_id(mv.source)
+        model_metrics, tag_metrics = _split_metrics(metrics, with_run=run_id is not None and model_id is not None)
+        if model_metrics:
+            self.log_model_metrics(run_id, model_id, model_metrics)  # type: ignore[arg-type]
+        for key, value in tag_metrics.items():
+            self.client.set_model_version_tag(name, mv.number, f"{_METRIC}{key}", json.dumps(value, default=str))
+
+    def commit(self, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None) -> None:
+        """Make a pending version the kit's ``kit_version``: aliases first, then drop the mark."""
+        self.client.set_registered_model_alias(name, version_alias(kit_version), number)
+        if make_default:
+            self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
+        if model_id:  # as mlflow.register_model records it: the LoggedModel page links its version
+            self.client.set_logged_model_tags(model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])})
+        self.client.delete_model_version_tag(name, number, _PENDING)
+
+    def delete_version(self, name: str, kit_version: str) -> None:
+        self.heal(name, self.aliases(name) or {})
+        mv = self.find(name, kit_version, missing_ok=False)
+        assert mv is not None
+        others = [v for v in self.versions(name) if _PENDING not in v.tags and v.number != mv.number]
+        if (self.aliases(name) or {}).get(DEFAULT_ALIAS) == mv.number and others:
+            raise InvalidInputError(
+                f"{_kit_name(mv)} is the default version of {name}: make another version the default first"
+            )
+        self.delete(mv)
+
+    def delete_model(self, name: str) -> None:
+        self.heal(name, self.aliases(name) or {})
+        model_ids = [m for m in (logged_model_id(v.source) for v in self.versions(name)) if m]
+        self.claim(model_ids)
+        self.client.delete_registered_model(name)
+        purge(self.client, self.artifact_root, logged_model_ids=model_ids)
+
+    def delete(self, mv: VersionRecord) -> None:
+        """Delete a version, then its LoggedModel (claimed first: a kill in between leaves an
+        orphan of a dead process, which ``heal`` removes)."""
+        model_id = logged_model_id(mv.source)
+        if model_id:
+            self.claim([model_id])
+        self.client.delete_model_version(mv.name, mv.number)
+        if model_id:
+            purge(self.client, self.artifact_root, logged_model_ids=[model_id])
+
+    def claim(self, model_ids: list[str]) -> None:
+        for model_id in model_ids:
+            with contextlib.suppress(Exception):  # a model already gone needs no claim
+                self.client.set_logged_model_tags(model_id, {_OWNER: self.owner.to_text()})
+
+    def heal(self, name: str, aliases: dict[str, str]) -> list[VersionRecord] | None:
+        """Finish or undo what killed processes left on model ``name`` (see the module docstring).
+
+        Returns the versions of ``name`` when nothing needed repair, else None (read them again).
+        """
+        versions = self.versions(name)
+        committed = {_kit_name(v) for v in versions if _PENDING not in v.tags}
+        changed = False
+        for mv in versions:
+            if _PENDING not in mv.tags:
+                continue
+            pending = _Pending.from_text(mv.tags[_PENDING])
+            if not pending.abandoned():
+                continue  # its process is still registering it
+            changed = True
+            kit_version = mv.tags.get(_VERSION, f"V{mv.number}")
+            if kit_version in committed:
+                self.delete(mv)  # killed before the old version was deleted: the old one stays
+            else:  # killed after: finish
+                make_default = pending.make_default or aliases.get(DEFAULT_ALIAS) is None
+                self.commit(name, mv.number, kit_version, make_default, logged_model_id(mv.source))
+                committed.add(kit_version)
+                if make_default:
+                    aliases = {**aliases, DEFAULT_ALIAS: mv.number}
+        if changed:
+            versions = self.versions(name)
+        changed |= self.purge_orphans(name, {logged_model_id(v.source) for v in versions})
+        return None if changed else versions
+
+    def purge_orphans(self, name: str, used: set[str | None]) -> bool:
+        """Delete the logged models of ``name`` no version uses, left by processes that are gone."""
+        experiments = [e.experiment_id for e in self.client.search_experiments()]
+        if not experiments:
+            return False
+        orphans = [
+            m.model_id
+            for m in self.client.search_logged_models(experiments, filter_string=f"tags.`{_MODEL}` = '{name}'")
+            if m.model_id not in used and _abandoned(m.tags.get(_OWNER))
+        ]
+        if orphans:
+            purge(self.client, self.artifact_root, logged_model_ids=orphans)
+        return bool(orphans)
+
+    def undo(self, name: str, created_model: bool, model_id: str | None, number: str | None) -> None:
         steps = []
-        if version is not None:
-            steps.append(lambda: self.client.delete_model_version(name, version.version))
+        if number is not None:
+            steps.append(lambda: self.client.delete_model_version(name, number))
         if model_id is not None:
-            steps.append(lambda: self.client.delete_logged_model(model_id))
+            steps.append(lambda: purge(self.client, self.artifact_root, logged_model_ids=[model_id]))
         if created_model:
             steps.append(lambda: self.client.delete_registered_model(name))
         for step in steps:
@@ -328,27 +575,124 @@ class LocalRegistry(Registry):
             except Exception:  # noqa: BLE001 - best effort; the original error is what matters
                 pass
 
-    @staticmethod
-    def _kit_name(mv: MlflowModelVersion) -> str:
-        return mv.tags.get(_VERSION) or f"V{mv.version}"
-
-    def _version(self, mv: MlflowModelVersion, default_number: str | None) -> ModelVersion:
-        tags = mv.tags
-        run = None
-        if mv.run_id:
-            run = RunRef(tags.get(_EXPERIMENT, ""), tags.get(_RUN_NAME, ""), mv.run_id)
-        return ModelVersion(
-            model=mv.name,
-            version=self._kit_name(mv),
-            comment=mv.description or "",
-            metrics={k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)},
-            is_default=default_number == mv.version,
-            run=run,
-            training_set=tags.get(_TRAINING_SET),
-            feature_views=tuple(FeatureViewRef(n, v) for n, v in json.loads(tags.get(_FEATURE_VIEWS, "[]"))),
-            feature_names=tuple(json.loads(tags.get(_FEATURES, "[]"))),
-            created_at=datetime.fromtimestamp(mv.creation_timestamp / 1000) if mv.creation_timestamp else None,
+    def versions(self, name: str) -> list[VersionRecord]:
+        """Every version of ``name``, pending ones included."""
+        return sorted(
+            (version_record(mv) for mv in self.client.search_model_versions(f"name = '{name}'")),
+            key=lambda v: int(v.number),
         )
+
+    def find(self, name: str, kit_version: str, missing_ok: bool = True) -> VersionRecord | None:
+        try:
+            return _find_version(self.versions(name), name, kit_version)
+        except NotFoundError:
+            if missing_ok:
+                return None
+            raise
+
+    def aliases(self, name: str) -> dict[str, str] | None:
+        """The aliases of model ``name`` (alias -> version number), None when it is not registered."""
+        from mlflow.exceptions import MlflowException
+
+        try:
+            return {alias: str(number) for alias, number in self.client.get_registered_model(name).aliases.items()}
+        except MlflowException:
+            return None
+
+
+# The registry's operations in the worker (see mlflow_worker.py).
+
+
+@operation
+def register(session: Session, *args: Any) -> None:
+    _Writes(session).register(*args)
+
+
+@operation
+def set_alias(session: Session, name: str, alias: str, number: str) -> None:
+    session.client.set_registered_model_alias(name, alias, number)
+
+
+@operation
+def set_metrics(session: Session, name: str, kit_version: str, metrics: dict[str, Any]) -> None:
+    _Writes(session).set_metrics(name, kit_version, metrics)
+
+
+@operation
+def delete_version(session: Session, name: str, kit_version: str) -> None:
+    _Writes(session).delete_version(name, kit_version)
+
+
+@operation
+def delete_model(session: Session, name: str) -> None:
+    _Writes(session).delete_model(name)
+
+
+@operation
+def load_model(session: Session, flavor: str, location: str) -> Any:
+    _, module = _flavor_module(flavor)
+    return module.load_model(location)
+
+
+def _find_version(versions: list[VersionRecord], name: str, kit_version: str) -> VersionRecord:
+    """The committed version called ``kit_version`` among ``versions``."""
+    for mv in versions:
+        if _PENDING not in mv.tags and _kit_name(mv) == kit_version:
+            return mv
+    raise NotFoundError(f"model {name} has no version {kit_version}")
+
+
+@dataclass(frozen=True)
+class _NoModel:
+    aliases: Mapping[str, str]
+
+
+_NO_MODEL = _NoModel({})
+
+
+def _kit_name(mv: VersionRecord) -> str:
+    return mv.tags.get(_VERSION) or f"V{mv.number}"
+
+
+def _abandoned(owner_text: str | None) -> bool:
+    owner = ProcessOwner.from_text(owner_text)
+    return owner is None or owner.is_gone()
+
+
+def _split_metrics(metrics: Mapping[str, Any], *, with_run: bool) -> tuple[dict[str, float], dict[str, Any]]:
+    """(LoggedModel metrics, tag metrics): numbers become LoggedModel metrics when there is a run
+    to log them in; everything else (a confusion matrix, say) stays a tag."""
+    numeric: dict[str, float] = {}
+    other: dict[str, Any] = {}
+    for key, value in metrics.items():
+        if with_run and isinstance(value, numbers.Real) and not isinstance(value, bool):
+            numeric[key] = float(value)
+        else:
+            other[key] = value
+    return numeric, other
+
+
+def _version(
+    mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None, run_names: tuple[str, str]
+) -> ModelVersion:
+    """A kit version; ``run_names`` are the experiment and run of its run ("" when it is gone)."""
+    tags = mv.tags
+    run = RunRef(run_names[0], run_names[1], mv.run_id) if mv.run_id else None
+    metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)}
+    if logged is not None:
+        metrics.update(logged.metrics)
+    return ModelVersion(
+        model=mv.name,
+        version=_kit_name(mv),
+        comment=mv.description,
+        metrics=metrics,
+        is_default=default_number == mv.number,
+        run=run,
+        training_set=tags.get(_TRAINING_SET),
+        feature_views=tuple(FeatureViewRef(n, v) for n, v in json.loads(tags.get(_FEATURE_VIEWS, "[]"))),
+        feature_names=tuple(json.loads(logged.tags.get(_FEATURES, "[]"))) if logged else (),
+        created_at=datetime.fromtimestamp(mv.created_ms / 1000) if mv.created_ms else None,
+    )
 
 
 def _flavor(model: Any) -> tuple[str, Any]:

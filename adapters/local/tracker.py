@@ -3,6 +3,15 @@
 Anything the MLflow UI or an MLflow client reads works on what this writes: runs carry their
 params, metrics, artifacts and, as MLflow dataset inputs, the training set and feature view
 versions they used. Run names are kept unique within an experiment (MLflow does not insist).
+
+Experiments open in the MLflow UI's model-training view (the ``mlflow.experimentKind`` tag), keep
+their artifacts in the home (never the working folder), and are deleted for good, with their runs,
+logged models and artifacts, so the name is free again and nothing is left behind. Each run records
+the process that owns it (``mlops_kit.owner``); ``set_experiment`` marks FAILED the RUNNING runs of
+processes that are gone (killed with SIGKILL, say).
+
+``LocalTracker`` runs in the user's process; what it writes, the ``@operation`` functions at the end
+of this file do in the MLflow worker process (``mlflow_worker.py``).
 """
 
 from __future__ import annotations
@@ -16,20 +25,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
+from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.errors import InvalidInputError, NotFoundError
+from mlops_kit.processes import ProcessOwner
 from mlops_kit.tracker import Tracker
 from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStatus
 
 if TYPE_CHECKING:
-    from mlflow import MlflowClient
-    from mlflow.entities import Run as MlflowRun
-
     from mlops_kit.adapters.local.home import LocalPaths
+    from mlops_kit.adapters.local.mlflow_records import RecordSource, RunRecord
     from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 _TAG_KIND = "mlops_kit.kind"
 _TAG_NAME = "mlops_kit.name"
 _TAG_VERSION = "mlops_kit.version"
+_TAG_OWNER = "mlops_kit.owner"
+_TAG_DELETING = "mlops_kit.deleting"
+_NOTE = "mlflow.note.content"  # the run's description in the MLflow UI
+#: The experiment tag the MLflow UI reads to choose its view, and its value for model training
+#: (``ExperimentKind.CUSTOM_MODEL_DEVELOPMENT`` in MLflow 3's UI; without it the UI guesses, and an
+#: experiment with no traces opens in the GenAI view).
+EXPERIMENT_KIND = "mlflow.experimentKind"
+MODEL_TRAINING = "custom_model_development"
+_BATCH_PARAMS, _BATCH_METRICS = 100, 1000  # the most MLflow takes in one log_batch call
 
 
 class LocalTracker(Tracker):
@@ -38,150 +57,109 @@ class LocalTracker(Tracker):
         self._mlflow = mlflow
         self.paths = paths
 
-    @property
-    def client(self) -> MlflowClient:
-        return self._mlflow.client
-
     def _create_experiment(self, name: str) -> Experiment:
-        found = self.client.get_experiment_by_name(name)
-        if found is None:
-            location = (self.paths.artifact_root / name).as_uri() if self.paths.owns_mlflow_store else None
-            experiment_id = self.client.create_experiment(name, artifact_location=location)
-            return Experiment(name, experiment_id)
-        return Experiment(name, found.experiment_id)
+        experiment_id = self._mlflow.call("ensure_experiment", name, self.paths.experiment_artifact_location(name))
+        self._mlflow.experiment_id = experiment_id
+        return Experiment(name, experiment_id)
 
     def _begin_run(self, experiment: str, name: str) -> RunRef:
-        experiment_id = self._experiment_id(experiment)
-        run = self.client.create_run(experiment_id, run_name=name)
-        return RunRef(experiment, name, run.info.run_id)
+        run_id = self._mlflow.call("create_run", self._experiment_id(experiment), name, ProcessOwner.current().to_text())
+        return RunRef(experiment, name, run_id)
 
     def _finish_run(self, ref: RunRef, status: RunStatus) -> None:
-        self.client.set_terminated(ref.run_id, status=status.value)
+        self._mlflow.call("end_run", ref.run_id, status.value)
 
     def log_batch(
         self, params: Mapping[str, Any] | None = None, metrics: Mapping[str, float] | None = None, step: int = 0
     ) -> None:
-        from mlflow.entities import Metric, Param
-        from mlflow.exceptions import MlflowException
-
         ref = self._require_active()
         now = int(time.time() * 1000)
         metric_rows = []
         for key, value in (metrics or {}).items():
             try:
-                metric_rows.append(Metric(key, float(value), now, int(step)))
+                metric_rows.append((key, float(value), now, int(step)))
             except (TypeError, ValueError) as exc:
                 raise InvalidInputError(f"metric {key!r} of run {ref.name} is not a number: {value!r}") from exc
-        param_rows = [Param(key, _param_text(value)) for key, value in (params or {}).items()]
-        try:  # MLflow takes at most 100 params or 1,000 metrics per call.
-            for i in range(0, len(param_rows), 100):
-                self.client.log_batch(ref.run_id, params=param_rows[i : i + 100])
-            for i in range(0, len(metric_rows), 1000):
-                self.client.log_batch(ref.run_id, metrics=metric_rows[i : i + 1000])
-        except MlflowException as exc:
-            raise InvalidInputError(f"run {ref.name}: {exc.message}") from exc
+        param_rows = [(key, _param_text(value)) for key, value in (params or {}).items()]
+        self._mlflow.call("log_batch", ref.run_id, ref.name, param_rows, metric_rows)
 
     def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
         ref = self._require_active()
         path = Path(local_path)
         if not path.exists():
             raise InvalidInputError(f"run {ref.name}: cannot log {path}: no such file")
-        if path.is_dir():
-            self.client.log_artifacts(ref.run_id, str(path), artifact_path)
-        else:
-            self.client.log_artifact(ref.run_id, str(path), artifact_path)
+        self._mlflow.call("log_artifact", ref.run_id, str(path.resolve()), artifact_path)
 
     def log_inputs(self, inputs: Sequence[RunInput]) -> None:
-        from mlflow.entities import Dataset, DatasetInput, InputTag
-
         ref = self._require_active()
         datasets = []
         for item in inputs:
             label = f"{item.name}${item.version}" if item.version else item.name
             source = json.dumps({"backend": "local", "kind": item.kind, "name": item.name, "version": item.version})
-            digest = hashlib.sha256(source.encode()).hexdigest()[:8]
-            tags = [
-                InputTag("mlflow.data.context", "training"),
-                InputTag(_TAG_KIND, item.kind),
-                InputTag(_TAG_NAME, item.name),
-            ]
+            tags = {"mlflow.data.context": "training", _TAG_KIND: item.kind, _TAG_NAME: item.name}
             if item.version:
-                tags.append(InputTag(_TAG_VERSION, item.version))
-            datasets.append(DatasetInput(Dataset(label, digest, "mlops_kit", source), tags))
-        self.client.log_inputs(ref.run_id, datasets=datasets)
+                tags[_TAG_VERSION] = item.version
+            datasets.append((label, hashlib.sha256(source.encode()).hexdigest()[:8], source, tags))
+        self._mlflow.call("log_inputs", ref.run_id, datasets)
 
     def list_experiments(self) -> list[Experiment]:
-        return sorted(
-            (Experiment(e.name, e.experiment_id) for e in self.client.search_experiments()), key=lambda e: e.name
-        )
+        experiments = self._mlflow.records().experiments()
+        return sorted((Experiment(e.name, e.experiment_id) for e in experiments), key=lambda e: e.name)
 
     def list_runs(self, experiment: str | None = None) -> list[Run]:
         name = self._experiment_name(experiment)
-        runs = self.client.search_runs([self._experiment_id(name)], order_by=["attributes.start_time ASC"])
-        return [_run(name, r) for r in runs]
+        records = self._mlflow.records()
+        return [_run(name, r) for r in records.runs(self._experiment_id(name, records))]
 
     def get_run(self, name: str, experiment: str | None = None) -> Run:
         return _run(self._experiment_name(experiment), self._find(name, experiment))
 
     def list_artifacts(self, run_name: str, path: str | None = None, experiment: str | None = None) -> list[Artifact]:
         run = self._find(run_name, experiment)
-        found: list[Artifact] = []
-        pending = [path]
-        while pending:
-            for info in self.client.list_artifacts(run.info.run_id, pending.pop()):
-                found.append(Artifact(info.path, info.is_dir, info.file_size))
-                if info.is_dir:
-                    pending.append(info.path)
-        return sorted(found, key=lambda a: a.path)
+        found = self._mlflow.call("list_artifacts", run.run_id, path)
+        return sorted((Artifact(*item) for item in found), key=lambda a: a.path)
 
     def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:
-        from mlflow.exceptions import MlflowException
-
         run = self._find(run_name, experiment)
         Path(dst).mkdir(parents=True, exist_ok=True)
-        try:
-            local = self.client.download_artifacts(run.info.run_id, path, str(dst))
-        except (MlflowException, OSError) as exc:
-            raise NotFoundError(f"run {run_name.upper()} has no artifact {path!r}") from exc
-        return Path(local)
+        return Path(self._mlflow.call("download_artifacts", run.run_id, run.name, path, str(Path(dst).resolve())))
 
     def delete_run(self, name: str, experiment: str | None = None) -> None:
-        self.client.delete_run(self._find(name, experiment).info.run_id)
+        self._mlflow.call("delete_runs", [self._find(name, experiment).run_id])
 
     def delete_experiment(self, name: str) -> None:
+        """Delete the experiment for good: runs, logged models, artifacts; the name is free again.
+
+        Raises:
+            NotFoundError: no such experiment.
+            InvalidInputError: registered model versions use models logged in it (delete them first).
+        """
         canonical = names.identifier(name, "experiment")
-        experiment_id = self._experiment_id(canonical)
-        for run in self.client.search_runs([experiment_id]):
-            self.client.delete_run(run.info.run_id)
-        # MLflow keeps a deleted experiment's name taken; rename it first so the name is free again.
-        self.client.rename_experiment(experiment_id, f"{canonical}__DELETED_{experiment_id}")
-        self.client.delete_experiment(experiment_id)
+        self._mlflow.call("delete_experiment", self._experiment_id(canonical), canonical)
         if self._experiment == canonical:
             self._experiment = None
+            self._mlflow.experiment_id = None
 
     # Internals.
 
     def _experiment_name(self, experiment: str | None) -> str:
         return names.identifier(experiment, "experiment") if experiment else self.experiment
 
-    def _experiment_id(self, name: str) -> str:
-        found = self.client.get_experiment_by_name(name)
-        if found is None or found.lifecycle_stage == "deleted":
+    def _experiment_id(self, name: str, records: RecordSource | None = None) -> str:
+        found = (records or self._mlflow.records()).experiment(name)
+        if found is None:
             raise NotFoundError(f"experiment {name} does not exist")
         return found.experiment_id
 
-    def _find(self, name: str, experiment: str | None) -> MlflowRun:
+    def _find(self, name: str, experiment: str | None) -> RunRecord:
+        """The run called ``name`` (the newest, should plain MLflow have made several)."""
         run_name = names.identifier(name, "run name")
         experiment_name = self._experiment_name(experiment)
-        runs = self.client.search_runs(
-            [self._experiment_id(experiment_name)],
-            filter_string=f"attributes.run_name = '{run_name}'",
-            order_by=["attributes.start_time DESC"],
-            max_results=1,
-        )
+        records = self._mlflow.records()
+        runs = records.runs(self._experiment_id(experiment_name, records), run_name)
         if not runs:
             raise NotFoundError(f"experiment {experiment_name} has no run called {run_name}")
-        return runs[0]
+        return runs[-1]
 
 
 def _param_text(value: Any) -> str:
@@ -193,25 +171,177 @@ def _param_text(value: Any) -> str:
         return str(value)
 
 
-def _run(experiment: str, run: MlflowRun) -> Run:
-    inputs = []
-    for dataset_input in run.inputs.dataset_inputs if run.inputs else []:
-        tags = {t.key: t.value for t in dataset_input.tags}
-        if _TAG_KIND in tags:
-            inputs.append(RunInput(tags[_TAG_KIND], tags[_TAG_NAME], tags.get(_TAG_VERSION)))
-    status = {"FINISHED": RunStatus.FINISHED, "RUNNING": RunStatus.RUNNING}.get(run.info.status, RunStatus.FAILED)
+def _run(experiment: str, run: RunRecord) -> Run:
+    inputs = [
+        RunInput(tags[_TAG_KIND], tags[_TAG_NAME], tags.get(_TAG_VERSION))
+        for tags in run.input_tags
+        if _TAG_KIND in tags
+    ]
+    status = {"FINISHED": RunStatus.FINISHED, "RUNNING": RunStatus.RUNNING}.get(run.status, RunStatus.FAILED)
     return Run(
         experiment=experiment,
-        name=run.info.run_name,
-        run_id=run.info.run_id,
+        name=run.name,
+        run_id=run.run_id,
         status=status,
-        params=dict(run.data.params),
-        metrics=dict(run.data.metrics),
+        params=dict(run.params),
+        metrics=dict(run.metrics),
         inputs=tuple(inputs),
-        start_time=_time(run.info.start_time),
-        end_time=_time(run.info.end_time),
+        start_time=_time(run.start_ms),
+        end_time=_time(run.end_ms),
     )
 
 
 def _time(millis: int | None) -> datetime | None:
     return datetime.fromtimestamp(millis / 1000) if millis else None
+
+
+# What the tracker writes, done in the MLflow worker process.
+
+
+@operation
+def ensure_experiment(session: Session, name: str, artifact_location: str | None) -> str:
+    """The id of experiment ``name``, created (in the model-training view) if needed; marks FAILED
+    the RUNNING runs of processes that are gone."""
+    client = session.client
+    found = client.get_experiment_by_name(name)
+    if found is not None and found.lifecycle_stage == "deleted":
+        if _TAG_DELETING not in found.tags:
+            raise InvalidInputError(
+                f"experiment {name} was deleted outside the kit (id {found.experiment_id}) and MLflow keeps "
+                f"its name taken: restore it with `mlflow experiments restore --experiment-id "
+                f"{found.experiment_id}`, or remove it for good with `mlflow gc --experiment-ids {found.experiment_id}`"
+            )
+        _purge_experiment(session, found.experiment_id)  # a delete that a kill interrupted: finish it
+        found = None
+    if found is None:
+        experiment_id = client.create_experiment(
+            name, artifact_location=artifact_location, tags={EXPERIMENT_KIND: MODEL_TRAINING}
+        )
+    else:
+        experiment_id = found.experiment_id
+        if EXPERIMENT_KIND not in found.tags:
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND, MODEL_TRAINING)
+    _fail_abandoned_runs(session, experiment_id)
+    return experiment_id
+
+
+def _fail_abandoned_runs(session: Session, experiment_id: str) -> None:
+    """Mark FAILED the RUNNING runs whose process is gone; runs of live processes, of other hosts,
+    or with no recorded owner are left alone."""
+    client = session.client
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        owner = ProcessOwner.from_text(run.data.tags.get(_TAG_OWNER))
+        if owner is None or not owner.is_gone():
+            continue
+        if _NOTE not in run.data.tags:
+            client.set_tag(
+                run.info.run_id,
+                _NOTE,
+                f"Marked FAILED by mlops_kit: process {owner.pid} on {owner.host} ended while this run was "
+                "still RUNNING (it was killed, or its machine stopped).",
+            )
+        client.set_terminated(run.info.run_id, status="FAILED")
+
+
+@operation
+def create_run(session: Session, experiment_id: str, name: str, owner: str) -> str:
+    return session.client.create_run(experiment_id, run_name=name, tags={_TAG_OWNER: owner}).info.run_id
+
+
+@operation
+def end_run(session: Session, run_id: str, status: str) -> None:
+    session.client.set_terminated(run_id, status=status)
+
+
+@operation
+def log_batch(
+    session: Session, run_id: str, run_name: str, params: list[tuple[str, str]], metrics: list[tuple[str, float, int, int]]
+) -> None:
+    from mlflow.entities import Metric, Param
+    from mlflow.exceptions import MlflowException
+
+    try:
+        for i in range(0, len(params), _BATCH_PARAMS):
+            session.client.log_batch(run_id, params=[Param(*p) for p in params[i : i + _BATCH_PARAMS]])
+        for i in range(0, len(metrics), _BATCH_METRICS):
+            session.client.log_batch(run_id, metrics=[Metric(*m) for m in metrics[i : i + _BATCH_METRICS]])
+    except MlflowException as exc:
+        raise InvalidInputError(f"run {run_name}: {exc.message}") from exc
+
+
+@operation
+def log_artifact(session: Session, run_id: str, local_path: str, artifact_path: str | None) -> None:
+    if Path(local_path).is_dir():
+        session.client.log_artifacts(run_id, local_path, artifact_path)
+    else:
+        session.client.log_artifact(run_id, local_path, artifact_path)
+
+
+@operation
+def log_inputs(session: Session, run_id: str, datasets: list[tuple[str, str, str, dict[str, str]]]) -> None:
+    from mlflow.entities import Dataset, DatasetInput, InputTag
+
+    session.client.log_inputs(
+        run_id,
+        datasets=[
+            DatasetInput(Dataset(label, digest, "mlops_kit", source), [InputTag(k, v) for k, v in tags.items()])
+            for label, digest, source, tags in datasets
+        ],
+    )
+
+
+@operation
+def list_artifacts(session: Session, run_id: str, path: str | None) -> list[tuple[str, bool, int | None]]:
+    found = []
+    pending = [path]
+    while pending:
+        for info in session.client.list_artifacts(run_id, pending.pop()):
+            found.append((info.path, info.is_dir, info.file_size))
+            if info.is_dir:
+                pending.append(info.path)
+    return found
+
+
+@operation
+def download_artifacts(session: Session, run_id: str, run_name: str, path: str, dst: str) -> str:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return session.client.download_artifacts(run_id, path, dst)
+    except (MlflowException, OSError) as exc:
+        raise NotFoundError(f"run {run_name} has no artifact {path!r}") from exc
+
+
+@operation
+def delete_runs(session: Session, run_ids: list[str]) -> None:
+    purge(session.client, session.paths.artifact_root, run_ids=run_ids)
+
+
+@operation
+def delete_experiment(session: Session, experiment_id: str, name: str) -> None:
+    client = session.client
+    models = {m.model_id for m in client.search_logged_models([experiment_id])}
+    in_use = sorted(
+        f"{mv.name} version {mv.version}" for mv in client.search_model_versions() if logged_model_id(mv.source) in models
+    )
+    if in_use:
+        raise InvalidInputError(
+            f"experiment {name} holds the models of registered versions ({', '.join(in_use)}): "
+            "delete those versions or models first"
+        )
+    client.set_experiment_tag(experiment_id, _TAG_DELETING, "true")
+    _purge_experiment(session, experiment_id)
+
+
+def _purge_experiment(session: Session, experiment_id: str) -> None:
+    from mlflow.entities import ViewType
+
+    runs = session.client.search_runs([experiment_id], run_view_type=ViewType.ALL)
+    models = session.client.search_logged_models([experiment_id])
+    purge(
+        session.client,
+        session.paths.artifact_root,
+        run_ids=[r.info.run_id for r in runs],
+        logged_model_ids=[m.model_id for m in models],
+        experiment_id=experiment_id,
+    )

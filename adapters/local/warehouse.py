@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -128,30 +128,41 @@ class LocalWarehouse(Warehouse):
             return con.execute(f"SELECT COUNT(*) FROM {target}").fetchall()[0][0]
 
     def write_table(self, table: str, df: pd.DataFrame, mode: WriteMode = "overwrite") -> int:
+        return self.write_tables({table: df}, mode)[table]
+
+    def write_tables(self, frames: Mapping[str, pd.DataFrame], mode: WriteMode = "overwrite") -> dict[str, int]:
+        """Every table in one DuckDB transaction: a failure, or a kill, leaves all of them as they were."""
         import duckdb
 
-        target = self._table(table)
-        frame = df.rename(columns={c: names.identifier(str(c), f"column of {table}") for c in df.columns})
-        if frame.columns.duplicated().any():
-            dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
-            raise InvalidInputError(f"{table}: columns {dupes} appear twice once upper-cased")
-        name = names.table_name(table)
-        with self.transaction() as con:  # the checks and the write see the same state
-            exists = _check_write(con, table, name, frame, mode)
-            con.register("__mlops_kit_frame", frame)
-            try:
-                if mode == "append" and exists:
-                    con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __mlops_kit_frame")
-                else:
-                    con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __mlops_kit_frame")
-            except Exception as exc:
-                raise InvalidInputError(f"could not write {table}: {_first_line(exc)}") from exc
-            finally:
-                # After a failed statement the transaction is aborted and this fails too, hiding the
-                # cause; the rollback drops the registration anyway.
-                with contextlib.suppress(duckdb.Error):
-                    con.unregister("__mlops_kit_frame")
-        return len(frame)
+        if mode not in ("overwrite", "append", "error"):
+            raise InvalidInputError(f"write mode {mode!r} is not one of overwrite, append, error")
+        prepared = []
+        for table, df in frames.items():
+            frame = df.rename(columns={c: names.identifier(str(c), f"column of {table}") for c in df.columns})
+            if frame.columns.duplicated().any():
+                dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
+                raise InvalidInputError(f"{table}: columns {dupes} appear twice once upper-cased")
+            prepared.append((table, names.table_name(table), self._table(table), frame))
+        targets = [str(name) for _, name, _, _ in prepared]
+        if len(set(targets)) != len(targets):
+            raise InvalidInputError(f"a table is named twice in one write: {sorted(frames)}")
+        with self.transaction() as con:  # the checks and the writes see the same state
+            for table, name, target, frame in prepared:
+                exists = _check_write(con, table, name, frame, mode)
+                con.register("__mlops_kit_frame", frame)
+                try:
+                    if mode == "append" and exists:
+                        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __mlops_kit_frame")
+                    else:
+                        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __mlops_kit_frame")
+                except Exception as exc:
+                    raise InvalidInputError(f"could not write {table}: {_first_line(exc)}") from exc
+                finally:
+                    # After a failed statement the transaction is aborted and this fails too, hiding the
+                    # cause; the rollback drops the registration anyway.
+                    with contextlib.suppress(duckdb.Error):
+                        con.unregister("__mlops_kit_frame")
+        return {table: len(frame) for table, _, _, frame in prepared}
 
     def list_tables(self, schema: str) -> list[str]:
         with self.connection() as con:

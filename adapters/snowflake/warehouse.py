@@ -6,12 +6,13 @@ SQL itself passes through ``mlops_kit.names`` first.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from mlops_kit import names, statements
 from mlops_kit.adapters.snowflake._errors import translated
-from mlops_kit.errors import AlreadyExistsError, InvalidInputError
+from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError
 from mlops_kit.warehouse import Warehouse, WriteMode
 
 if TYPE_CHECKING:
@@ -88,6 +89,70 @@ class SnowflakeWarehouse(Warehouse):
                 use_logical_type=True,
             )
         return len(frame)
+
+    def write_tables(self, frames: Mapping[str, pd.DataFrame], mode: WriteMode = "overwrite") -> dict[str, int]:
+        """Load every frame into a staging table (``<TABLE>__MLOPS_KIT_STAGE``), then put them in place.
+
+        Nothing changes before every frame is loaded; a failed load drops the staging tables. Then
+        ``overwrite`` swaps each staging table in (``ALTER TABLE … SWAP WITH``, atomic per table,
+        or a rename where the table is new), ``error`` renames them, and ``append`` inserts every
+        staged row in one transaction. Snowflake commits each ALTER TABLE on its own, so a kill
+        between two swaps leaves the tables swapped so far new and the others old, plus staging
+        tables; writing the same frames again replaces the staging tables and swaps every table,
+        which repairs it.
+        """
+        if mode not in ("overwrite", "append", "error"):
+            raise InvalidInputError(f"write mode {mode!r} is not one of overwrite, append, error")
+        prepared: list[tuple[str, names.TableName, names.TableName, pd.DataFrame]] = []
+        for table, df in frames.items():
+            target = self.qualify(table)
+            columns = [names.identifier(str(column), f"column of {target}") for column in df.columns]
+            if len(set(columns)) != len(columns):
+                raise InvalidInputError(f"columns of {target} collide once upper-cased: {list(df.columns)}")
+            stage = names.TableName(target.schema, f"{target.table}__MLOPS_KIT_STAGE", target.database)
+            prepared.append((table, target, stage, df.set_axis(columns, axis=1)))
+        if len({str(target) for _, target, _, _ in prepared}) != len(prepared):
+            raise InvalidInputError(f"a table is named twice in one write: {sorted(frames)}")
+        existing = {str(target) for _, target, _, _ in prepared if self._object_type(target) is not None}
+        if mode == "error" and existing:
+            raise AlreadyExistsError(f"tables {sorted(existing)} already exist")
+        try:
+            for table, _, stage, frame in prepared:
+                with translated(f"could not load {table}", default=InvalidInputError):
+                    self.session.write_pandas(
+                        frame, stage.table, database=stage.database, schema=stage.schema,
+                        auto_create_table=True, overwrite=True, use_logical_type=True,
+                    )  # fmt: skip
+        except BaseException:
+            for _, _, stage, _ in prepared:
+                with contextlib.suppress(MlopsKitError):
+                    self.execute(f"DROP TABLE IF EXISTS {stage.qualified()}")
+            raise
+        if mode == "append":
+            statements = [
+                f"INSERT INTO {target.qualified()} SELECT * FROM {stage.qualified()}"
+                if str(target) in existing
+                else f"CREATE TABLE {target.qualified()} AS SELECT * FROM {stage.qualified()}"
+                for _, target, stage, _ in prepared
+            ]
+            self.execute("BEGIN TRANSACTION")
+            try:
+                for statement in statements:
+                    self.execute(statement)
+            except BaseException:
+                self.execute("ROLLBACK")
+                raise
+            self.execute("COMMIT")
+            for _, _, stage, _ in prepared:
+                self.execute(f"DROP TABLE IF EXISTS {stage.qualified()}")
+        else:
+            for _, target, stage, _ in prepared:
+                if str(target) in existing:
+                    self.execute(f"ALTER TABLE {target.qualified()} SWAP WITH {stage.qualified()}")
+                    self.execute(f"DROP TABLE IF EXISTS {stage.qualified()}")
+                else:
+                    self.execute(f"ALTER TABLE {stage.qualified()} RENAME TO {target.qualified()}")
+        return {table: len(frame) for table, _, _, frame in prepared}
 
     def _object_type(self, target: names.TableName) -> str | None:
         """``BASE TABLE``, ``VIEW`` … for an existing table or view, None when there is none."""

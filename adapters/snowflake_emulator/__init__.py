@@ -6,8 +6,9 @@ runs the same adapter code as ``connect("snowflake")``. It is an emulator, not S
 README's "The Snowflake emulator" for what it answers and what it cannot (privileges, warehouses,
 billing, Snowflake's conda channel).
 
-One module per family of statements it answers (``session``, ``stages``, ``feature_store``,
-``models``, ``experiments``), the account on disk (``account``) and the HTTP server (``server``).
+One module per family of statements it answers (``session``, ``tables``, ``stages``,
+``feature_store``, ``models``, ``experiments``), the account on disk (``account``) and the HTTP
+server (``server``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def router() -> Router:
         queries,
         session,
         stages,
+        tables,
     )
 
     return Router(
@@ -53,6 +55,7 @@ def router() -> Router:
             session.result_scans,
             session.packages,
             databases.family,
+            tables.family,
             stages.family,
             feature_store.family,
             models.family,

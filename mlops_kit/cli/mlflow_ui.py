@@ -31,6 +31,7 @@ READY_TIMEOUT_S = 180
 def serve(host: str, port: int, *, open_browser: bool = False, verbose: bool = False) -> int:
     """Run the UI until Ctrl-C; returns the server's exit code (0 after Ctrl-C)."""
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
+    from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE
 
     paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
     _require_free_port(host, port)
@@ -55,11 +56,11 @@ def serve(host: str, port: int, *, open_browser: bool = False, verbose: bool = F
         started = time.monotonic()
         try:
             _wait_until_ready(server, f"{url}/health", log if sink else None)
-            click.echo(f"MLflow UI ready in {time.monotonic() - started:.0f}s: {url}  (Ctrl-C stops it)")
+            click.echo(f"MLflow UI ready in {time.monotonic() - started:.0f}s: {url}/{UI_START_PAGE}  (Ctrl-C stops it)")
             if sink:
                 note(f"(server log: {log})")
             if open_browser:
-                click.launch(url)
+                click.launch(f"{url}/{UI_START_PAGE}")
             return server.wait()
         except KeyboardInterrupt:
             return 0

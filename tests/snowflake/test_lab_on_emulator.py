@@ -125,10 +125,10 @@ def test_cleanup_removes_everything_and_a_second_cleanup_finds_nothing(emulator_
     from mlops_kit.examples import churn_workflow
 
     backend, _ = emulator_lab
-    removed = churn_workflow.cleanup(backend)
-    assert f"model {MODEL}" in removed and f"entity {churn_workflow.ENTITY}" in removed
+    removed = churn_workflow.cleanup(backend).removed
+    assert any(item.startswith(f"model {MODEL}") for item in removed) and f"entity {churn_workflow.ENTITY}" in removed
     assert backend.feature_store.list_entities() == []
     assert backend.feature_store.list_feature_views() == []
     assert all(m.name != MODEL for m in backend.registry.list_models())
     assert backend.warehouse.list_tables("PREP_DATA") == []
-    assert churn_workflow.cleanup(backend) == []
+    assert churn_workflow.cleanup(backend).removed == []

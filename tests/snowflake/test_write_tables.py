@@ -1,0 +1,65 @@
+"""``SnowflakeWarehouse.write_tables`` on the emulated account with a real Snowpark session: every
+frame staged before any table changes, then swapped in; a failed load changes no table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from snowflake.snowpark import Session
+
+from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
+from mlops_kit.errors import AlreadyExistsError, InvalidInputError
+
+CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "segment": ["Basic", "Premium"]})
+ORDERS = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C1"], "amount": [12.5]})
+
+
+@pytest.fixture
+def warehouse(emulated_session: Session) -> SnowflakeWarehouse:
+    wh = SnowflakeWarehouse(emulated_session, "MLOPS_HOL_DB")
+    wh.drop_schema("PREP_DATA")  # the emulated account lives as long as the module
+    wh.create_schemas(["PREP_DATA"])
+    return wh
+
+
+def _rows(wh: SnowflakeWarehouse, table: str) -> list[tuple]:
+    frame = wh.read_table(table)
+    return sorted(map(tuple, frame.astype(object).to_numpy().tolist()))
+
+
+def test_overwrite_replaces_existing_tables_and_creates_new_ones(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_table("PREP_DATA.CUSTOMERS", pd.DataFrame({"CUSTOMER_ID": ["OLD"], "SEGMENT": ["Basic"]}))
+    written = warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "prep_data.orders": ORDERS})
+    assert written == {"PREP_DATA.CUSTOMERS": 2, "prep_data.orders": 1}
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5)]
+    assert warehouse.list_tables("PREP_DATA") == ["CUSTOMERS", "ORDERS"]  # no staging table left
+
+
+def test_a_failed_load_changes_no_table(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS})
+    mixed = pd.DataFrame({"ORDER_ID": ["O2", "O3"], "AMOUNT": [1, "not a number"]})  # pyarrow refuses it
+    with pytest.raises(InvalidInputError, match="ORDERS"):
+        warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS.head(1), "PREP_DATA.ORDERS": mixed})
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5)]
+    assert warehouse.list_tables("PREP_DATA") == ["CUSTOMERS", "ORDERS"]
+
+
+def test_bad_input_is_refused_before_anything_is_loaded(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS})
+    with pytest.raises(AlreadyExistsError, match="ORDERS"):
+        warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS}, mode="error")
+    with pytest.raises(InvalidInputError, match="collide"):
+        warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.X": pd.DataFrame({"a": [1], "A": [2]})})
+    with pytest.raises(InvalidInputError, match="named twice"):
+        warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS, "prep_data.ORDERS": ORDERS})
+    assert warehouse.list_tables("PREP_DATA") == ["ORDERS"]
+
+
+def test_append_adds_every_table_in_one_transaction(warehouse: SnowflakeWarehouse) -> None:
+    warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS})
+    more = pd.DataFrame({"order_id": ["O9"], "customer_id": ["C2"], "amount": [3.0]})
+    warehouse.write_tables({"PREP_DATA.ORDERS": more, "PREP_DATA.CUSTOMERS": CUSTOMERS}, mode="append")
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5), ("O9", "C2", 3.0)]
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]

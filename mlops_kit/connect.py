@@ -46,6 +46,12 @@ class Backend:
     #: Starts slow initialisation (e.g. opening MLflow) in the background; None: nothing to start.
     warm_up_hook: Callable[[], None] | None = None
 
+    def __post_init__(self) -> None:
+        # The records the feature store and the registry keep for themselves (mlops_kit/records/)
+        # live in the backend's own warehouse.
+        self.feature_store.warehouse = self.warehouse
+        self.registry.warehouse = self.warehouse
+
     def warm_up(self) -> None:
         """Start the backend's slow initialisation now, in the background, so that it is ready when
         first needed; a no-op where there is none. Everything works without calling it."""

@@ -11,10 +11,13 @@ import abc
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from mlops_kit.boundary import Boundary
 from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mlops_kit.warehouse import Warehouse
 
 FeatureViewLike = FeatureView | FeatureViewRef | tuple[str, str]
 
@@ -29,8 +32,11 @@ def as_ref(view: FeatureViewLike) -> FeatureViewRef:
     return FeatureViewRef(names.identifier(name, "feature view"), names.feature_view_version(version))
 
 
-class FeatureStore(abc.ABC):
+class FeatureStore(Boundary, abc.ABC):
     """Entities, feature view versions and training sets in one feature store schema."""
+
+    #: The warehouse the kit's own records live in (``mlops_kit/records/``); set by ``Backend``.
+    warehouse: Warehouse
 
     @abc.abstractmethod
     def register_entity(self, name: str, join_keys: Sequence[str], description: str = "") -> Entity:

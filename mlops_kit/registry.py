@@ -12,10 +12,13 @@ import abc
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
+from mlops_kit.boundary import Boundary
 from mlops_kit.types import Lineage, Model, ModelVersion, Run, TrainingSet
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from mlops_kit.warehouse import Warehouse
 
 PredictFunction = Literal["predict", "predict_proba"]
 
@@ -25,8 +28,11 @@ def output_columns(width: int) -> list[str]:
     return [f"output_feature_{i}" for i in range(width)]
 
 
-class Registry(abc.ABC):
+class Registry(Boundary, abc.ABC):
     """Models, their versions, the default version, metrics, predictions and lineage."""
+
+    #: The warehouse the kit's own records live in (``mlops_kit/records/``); set by ``Backend``.
+    warehouse: Warehouse
 
     @abc.abstractmethod
     def log_model(

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.boundary import Boundary
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.types import Artifact, Experiment, FeatureView, Run, RunInput, RunRef, RunStatus, TrainingSet
 
@@ -90,7 +91,7 @@ class ActiveRun:
         self.tracker.end_run(RunStatus.FAILED if exc_type else RunStatus.FINISHED)
 
 
-class Tracker(abc.ABC):
+class Tracker(Boundary, abc.ABC):
     """Experiments, runs, params, metrics, artifacts and the datasets a run used."""
 
     def __init__(self) -> None:

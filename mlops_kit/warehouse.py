@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from mlops_kit.boundary import Boundary
 from mlops_kit.csv_loading import ColumnType, read_csv_checked
 
 if TYPE_CHECKING:
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 WriteMode = Literal["overwrite", "append", "error"]
 
 
-class Warehouse(abc.ABC):
+class Warehouse(Boundary, abc.ABC):
     """Tables and SQL in one database (``MLOPS_HOL_DB``) with several schemas."""
 
     #: Whether ``!PREDICT``-style model calls work inside ``query`` (see ``query``).

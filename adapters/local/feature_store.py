@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.sql import quote, to_duckdb
 from mlops_kit.adapters.local.warehouse import _object_type
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
@@ -33,7 +34,7 @@ FEATURE_VIEWS = "MLOPS_KIT_FEATURE_VIEWS"
 TRAINING_SETS = "MLOPS_KIT_TRAINING_SETS"
 
 
-class LocalFeatureStore(FeatureStore):
+class LocalFeatureStore(LocalErrorKinds, FeatureStore):
     """A feature store in one schema (``FEATURE_STORE`` by default) of the local warehouse."""
 
     def __init__(self, warehouse: LocalWarehouse, schema: str = "FEATURE_STORE") -> None:

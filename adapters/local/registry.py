@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
 from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
@@ -112,7 +113,7 @@ class _Pending:
         return self.owner is None or self.owner.is_gone()
 
 
-class LocalRegistry(Registry):
+class LocalRegistry(LocalErrorKinds, Registry):
     def __init__(self, mlflow: MlflowConnection) -> None:
         self._mlflow = mlflow
         self._loaded: dict[tuple[str, str], Any] = {}

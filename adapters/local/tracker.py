@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.errors import InvalidInputError, NotFoundError
@@ -51,7 +52,7 @@ MODEL_TRAINING = "custom_model_development"
 _BATCH_PARAMS, _BATCH_METRICS = 100, 1000  # the most MLflow takes in one log_batch call
 
 
-class LocalTracker(Tracker):
+class LocalTracker(LocalErrorKinds, Tracker):
     def __init__(self, mlflow: MlflowConnection, paths: LocalPaths) -> None:
         super().__init__()
         self._mlflow = mlflow

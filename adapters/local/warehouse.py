@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names, statements
+from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.locks import (
     Busy,
     duckdb_advice,
@@ -59,7 +60,7 @@ class SqlModelFunction:
 ModelFunctionResolver = Callable[[ModelCall], SqlModelFunction]
 
 
-class LocalWarehouse(Warehouse):
+class LocalWarehouse(LocalErrorKinds, Warehouse):
     """Tables and SQL in ``<home>/<DATABASE>.duckdb``."""
 
     def __init__(

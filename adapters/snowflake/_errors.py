@@ -98,6 +98,14 @@ def translate(exc: BaseException, what: str) -> MlopsKitError:
     return classify(exc)(f"{what}: {exc}")
 
 
+class SnowflakeErrorKinds:
+    """``error_kind`` for the Snowflake backend, mixed into its four classes; the core's ``_boundary``
+    (``mlops_kit/boundary.py``) asks it about every error that escapes a Snowflake primitive."""
+
+    def error_kind(self, exc: BaseException) -> type[MlopsKitError] | None:
+        return classify(exc) if isinstance(exc, SNOWFLAKE_ERRORS) else None
+
+
 @contextmanager
 def translated(what: str, *, default: type[MlopsKitError] | None = None) -> Iterator[None]:
     """Re-raise Snowflake errors inside the block as mlops_kit errors (``raise ... from exc``).

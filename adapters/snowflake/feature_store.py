@@ -20,7 +20,7 @@ from snowflake.ml.feature_store import FeatureStore as SfFeatureStore
 from snowflake.ml.feature_store import FeatureView as SfFeatureView
 
 from mlops_kit import names
-from mlops_kit.adapters.snowflake._errors import translated
+from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.feature_store import FeatureStore, FeatureViewLike, as_ref
 from mlops_kit.types import Entity, FeatureView, FeatureViewRef, TrainingSet
@@ -42,7 +42,7 @@ def _same_sql(a: str, b: str) -> bool:
     return " ".join(a.split()).rstrip(";") == " ".join(b.split()).rstrip(";")
 
 
-class SnowflakeFeatureStore(FeatureStore):
+class SnowflakeFeatureStore(SnowflakeErrorKinds, FeatureStore):
     """Entities, feature view versions and training sets in one Snowflake feature store schema."""
 
     def __init__(

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from snowflake.ml.registry import Registry as SfRegistry
 
 from mlops_kit import names
-from mlops_kit.adapters.snowflake._errors import translated
+from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 from mlops_kit.registry import PredictFunction, Registry
 from mlops_kit.types import FeatureViewRef, Model, ModelVersion, Run, RunRef, TrainingSet
@@ -43,7 +43,7 @@ def _truthy(value: Any) -> bool:
     return value is True or str(value).strip().lower() == "true"
 
 
-class SnowflakeRegistry(Registry):
+class SnowflakeRegistry(SnowflakeErrorKinds, Registry):
     """Models and versions in one Snowflake schema."""
 
     def __init__(

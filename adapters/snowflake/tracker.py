@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from snowflake.ml.experiment import ExperimentTracking
 
 from mlops_kit import names
-from mlops_kit.adapters.snowflake._errors import translated
+from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
 from mlops_kit.errors import InvalidInputError, NotFoundError
 from mlops_kit.tracker import Tracker
 from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStatus
@@ -37,7 +37,7 @@ def _input_param(item: RunInput) -> tuple[str, str]:
     return f"{INPUT_PREFIX}{item.kind}.{item.name}", value
 
 
-class SnowflakeTracker(Tracker):
+class SnowflakeTracker(SnowflakeErrorKinds, Tracker):
     """Experiments and runs in one Snowflake schema."""
 
     def __init__(

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from mlops_kit import names, statements
-from mlops_kit.adapters.snowflake._errors import translated
+from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError
 from mlops_kit.warehouse import Warehouse, WriteMode
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from snowflake.snowpark import Session
 
 
-class SnowflakeWarehouse(Warehouse):
+class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
     """Tables and SQL in one Snowflake database."""
 
     supports_model_sql = True

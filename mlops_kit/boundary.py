@@ -1,0 +1,64 @@
+"""The edge between the core and an adapter: where an engine's errors become the kit's errors, once.
+
+Every public interface method is concrete in the core (``mlops_kit/warehouse.py``,
+``feature_store.py``, ``tracker.py``, ``registry.py``): it validates and canonicalises its
+arguments, applies the kit's rules, then calls the adapter's primitives (methods named ``_…``)
+inside ``self._boundary(what)``. What escapes a primitive is translated there, the way Kedro's
+``load`` wraps ``_load``:
+
+- a kit error (``MlopsKitError``) passes unchanged: the adapter already knew what went wrong;
+- an engine error the adapter recognises (``error_kind`` returns a kit error type) becomes that
+  type, with ``what`` in front of the engine's first line and the engine error as its cause;
+- anything else (an ``AttributeError`` in our own code) propagates as it is: a bug should look
+  like a bug, not like bad input.
+
+Each backend says which of its engine's errors mean what in one place, its ``ErrorKinds`` mixin
+(``adapters/local/errors.py``, ``adapters/snowflake/_errors.py``), which all four of its classes
+inherit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from mlops_kit.errors import MlopsKitError
+
+
+class Boundary:
+    """Mixed into the four interfaces: ``_boundary`` around every call of an adapter primitive."""
+
+    def error_kind(self, exc: BaseException) -> type[MlopsKitError] | None:
+        """The kit error an engine error means, or None for an error the adapter does not know.
+
+        Adapters override this (through their backend's ``ErrorKinds`` mixin); the default knows none.
+        """
+        return None
+
+    @contextlib.contextmanager
+    def _boundary(self, what: str, *, kind: type[MlopsKitError] | None = None) -> Iterator[None]:
+        """Translate what escapes the block (see the module docstring).
+
+        Args:
+            what: what was being done, as the start of the message (``"could not write PREP_DATA.T"``).
+            kind: the kit error to raise for every recognised engine error, instead of the one
+                ``error_kind`` gives; for calls whose object is known to exist, where "not found"
+                can only be about the input.
+        """
+        try:
+            yield
+        except MlopsKitError:
+            raise
+        except Exception as exc:
+            found = self.error_kind(exc)
+            if found is None:
+                raise
+            raise (kind or found)(f"{what}: {first_line(exc)}") from exc
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an error's message (engines add pages of context below it)."""
+    for line in str(exc).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(exc).__name__

@@ -1,0 +1,174 @@
+"""Checking arguments at the public boundary, with errors that name the argument and what was given.
+
+Every public method of the four interfaces checks its arguments here before any adapter code runs,
+so a wrong type, an empty value or a bad shape gets the same ``InvalidInputError`` on every backend
+(``register_entity: join_keys must be a list of names, not the string 'CUSTOMER_ID'``) instead of an
+``AttributeError`` from deep inside an engine. Names themselves are checked in ``names.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from mlops_kit import names
+from mlops_kit.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+T = TypeVar("T")
+
+#: The longest text a param value may have on every backend (MLflow's limit is 6,000 characters).
+MAX_PARAM_LENGTH = 6000
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _type_name(value: object) -> str:
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__qualname__}"
+
+
+def text(value: object, argument: str, *, allow_empty: bool = False, max_length: int | None = None) -> str:
+    """A string argument (SQL, a description, a comment).
+
+    Raises:
+        InvalidInputError: ``value`` is not a string, is blank (unless ``allow_empty``) or longer
+            than ``max_length``.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{argument} must be a string, not {_type_name(value)} {_shown(value)}")
+    if not allow_empty and not value.strip():
+        raise InvalidInputError(f"{argument} is empty")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidInputError(f"{argument} has {len(value):,} characters; at most {max_length:,} are allowed")
+    return value
+
+
+def optional_text(value: object, argument: str) -> str:
+    """A string argument that may be empty or None (a description): None becomes ``""``."""
+    return "" if value is None else text(value, argument, allow_empty=True)
+
+
+def identifier_list(value: object, argument: str, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+    """A list of identifiers (join keys, entities, label columns), canonical, without repeats.
+
+    A lone string is refused rather than read as a list of its characters.
+
+    Raises:
+        InvalidInputError: ``value`` is a string or not a list, is empty (unless ``allow_empty``),
+            or holds a bad name or the same name twice.
+    """
+    if isinstance(value, str):
+        raise InvalidInputError(f"{argument} must be a list of names, not the string {value!r}: write [{value!r}]")
+    if not isinstance(value, Iterable) or isinstance(value, Mapping):
+        raise InvalidInputError(f"{argument} must be a list of names, not {_type_name(value)} {_shown(value)}")
+    canonical = tuple(names.identifier(item, f"{what} in {argument}") for item in value)
+    if not canonical and not allow_empty:
+        raise InvalidInputError(f"{argument} is empty: give at least one {what}")
+    repeated = sorted({n for n in canonical if canonical.count(n) > 1})
+    if repeated:
+        raise InvalidInputError(f"{argument} names {', '.join(repeated)} more than once")
+    return canonical
+
+
+def optional_identifier(value: object, what: str) -> str | None:
+    """An identifier that may be None (a timestamp column)."""
+    return None if value is None else names.identifier(value, what)  # type: ignore[arg-type]
+
+
+def choice(value: object, argument: str, choices: Sequence[T]) -> T:
+    """One of ``choices`` (compared as given).
+
+    Raises:
+        InvalidInputError: anything else; the message lists the choices.
+    """
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise InvalidInputError(f"{argument} must be one of {listed}, not {_shown(value)}")
+    return value  # type: ignore[return-value]
+
+
+def flag(value: object, argument: str) -> bool:
+    """A bool argument (``overwrite``, ``replace``): 1 or "yes" are refused, not guessed."""
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{argument} must be True or False, not {_type_name(value)} {_shown(value)}")
+    return value
+
+
+def frame(value: object, argument: str, *, allow_empty: bool = False) -> pd.DataFrame:
+    """A pandas DataFrame argument.
+
+    Raises:
+        InvalidInputError: ``value`` is not a DataFrame (the message says how to make one from a
+            NumPy array or a list), has no columns, or has no rows (unless ``allow_empty``).
+    """
+    import pandas as pd
+
+    if not isinstance(value, pd.DataFrame):
+        hint = ""
+        if type(value).__module__ == "numpy" or isinstance(value, (list, tuple)):
+            hint = ": wrap it as pandas.DataFrame(rows, columns=[...]) so its columns have names"
+        raise InvalidInputError(f"{argument} must be a pandas DataFrame, not {_type_name(value)}{hint}")
+    if len(value.columns) == 0:
+        raise InvalidInputError(f"{argument} has no columns")
+    if len(value) == 0 and not allow_empty:
+        raise InvalidInputError(f"{argument} has no rows")
+    return value
+
+
+def finite_number(value: object, argument: str) -> float:
+    """A metric value: an int or float (NumPy scalars included), finite.
+
+    Raises:
+        InvalidInputError: a bool, a string, None, NaN or an infinity.
+    """
+    if isinstance(value, bool) or not _is_real(value):
+        raise InvalidInputError(f"{argument} must be a number, not {_type_name(value)} {_shown(value)}")
+    number = float(value)  # type: ignore[arg-type]
+    if not math.isfinite(number):
+        raise InvalidInputError(f"{argument} is {number}: only finite numbers can be logged")
+    return number
+
+
+def _is_real(value: object) -> bool:
+    import numbers
+
+    return isinstance(value, numbers.Real)
+
+
+def whole_number(value: object, argument: str, *, minimum: int | None = None) -> int:
+    """An int argument (a step, a count); a bool or a float with a fraction is refused."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InvalidInputError(f"{argument} must be a whole number, not {_type_name(value)} {_shown(value)}")
+    number = int(value)
+    if minimum is not None and number < minimum:
+        raise InvalidInputError(f"{argument} must be at least {minimum}, not {number}")
+    return number
+
+
+def mapping(value: object, argument: str) -> Mapping[Any, Any]:
+    """A dict-like argument (params, metrics); None is an empty one."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInputError(f"{argument} must be a dict, not {_type_name(value)} {_shown(value)}")
+    return value
+
+
+def existing_file(value: object, argument: str) -> Path:
+    """A path argument that must name an existing file (or folder, for artifacts)."""
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise InvalidInputError(f"{argument} must be a path, not {_type_name(value)} {_shown(value)}")
+    path = Path(value)
+    if not path.exists():
+        raise InvalidInputError(f"{argument} {str(path)!r} does not exist")
+    return path

@@ -10,7 +10,10 @@ Backends are opened once per session (a fresh MLflow store costs seconds to crea
 out of each other's way by giving every object a unique name (the ``unique`` fixture).
 
 A behaviour the emulator cannot show is marked with ``emulator_gap(reason)``: a strict xfail on the
-``snowflake-emulator`` parameter only, so it fails the suite the day the gap closes.
+``snowflake-emulator`` parameter only, so it fails the suite the day the gap closes. A behaviour a
+backend declares it lacks (a ``supports_*`` capability of an interface, false) is marked with
+``@pytest.mark.needs_capability("warehouse.supports_model_sql")``: a strict xfail on every backend
+whose ``backend.warehouse.supports_model_sql`` is false.
 """
 
 from __future__ import annotations
@@ -57,6 +60,19 @@ def unique() -> str:
 def emulator_gap(reason: str) -> pytest.MarkDecorator:
     """Mark a test the emulator cannot pass (a strict xfail on the emulator parameter only)."""
     return pytest.mark.emulator_gap(reason=reason)
+
+
+@pytest.fixture(autouse=True)
+def _declared_gaps(request: pytest.FixtureRequest) -> None:
+    """``needs_capability("<part>.<flag>")``: a strict xfail where the backend declares the flag false."""
+    marker = request.node.get_closest_marker("needs_capability")
+    if marker is None or "backend" not in request.fixturenames:
+        return
+    part, flag = marker.args[0].split(".")
+    connected = request.getfixturevalue("backend")
+    if not getattr(getattr(connected, part), flag):
+        reason = f"{connected.name} declares {part}.{flag} = False"
+        request.applymarker(pytest.mark.xfail(strict=True, reason=reason))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -393,10 +393,15 @@ def test_append_with_other_columns_names_them_and_keeps_the_rows(backend: mlops_
     assert backend.warehouse.read_table(table).to_dict("records") == [{"A": 1, "B": "x"}]
 
 
-def test_append_matches_columns_by_name_not_position(backend: mlops_kit.Backend, unique: str) -> None:
+@pytest.mark.parametrize("many", [False, True], ids=["write_table", "write_tables"])
+def test_append_matches_columns_by_name_not_position(backend: mlops_kit.Backend, unique: str, many: bool) -> None:
     table = f"PREP_DATA.BYNAME_{unique}"
     backend.warehouse.write_table(table, pd.DataFrame({"A": [1], "B": ["x"]}))
-    backend.warehouse.write_table(table, pd.DataFrame({"b": ["y"], "a": [2]}), mode="append")
+    swapped = pd.DataFrame({"b": ["y"], "a": [2]})
+    if many:
+        backend.warehouse.write_tables({table: swapped}, mode="append")
+    else:
+        backend.warehouse.write_table(table, swapped, mode="append")
     rows = backend.warehouse.query(f"SELECT A, B FROM {table} ORDER BY A")
     assert rows.to_dict("records") == [{"A": 1, "B": "x"}, {"A": 2, "B": "y"}]
 

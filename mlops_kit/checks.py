@@ -172,3 +172,11 @@ def existing_file(value: object, argument: str) -> Path:
     if not path.exists():
         raise InvalidInputError(f"{argument} {str(path)!r} does not exist")
     return path
+
+
+def path(value: object, argument: str, what: str = "a file") -> Path:
+    """A path argument (``str`` or ``Path``, not blank); whether it exists is the caller's check,
+    which can say more (a folder given for a file, a file that is not a CSV)."""
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise InvalidInputError(f"{argument} must be the path of {what}, not {_type_name(value)} {_shown(value)}")
+    return Path(value)

@@ -215,8 +215,8 @@ def _unchanged(backend: mlops_kit.Backend, before: list[str], schema: str = "PRE
 @pytest.mark.parametrize(
     ("sql", "message"),
     [
-        (None, "sql must be a string"),
-        (42, "sql must be a string"),
+        (None, "sql must be a string of SQL, not NoneType"),
+        (42, "sql must be a string of SQL, not int"),
         ("", "no SQL statement given: sql is empty"),
         ("   \n\t", "no SQL statement given: sql is empty"),
         ("-- only a comment", "no SQL statement given: sql holds only comments"),
@@ -286,10 +286,10 @@ def test_create_table_as_takes_one_query(backend: mlops_kit.Backend, unique: str
 @pytest.mark.parametrize(
     ("frame", "message"),
     [
-        ("numpy", "df must be a pandas DataFrame, not numpy.ndarray: wrap it"),
-        ("dict", "df must be a pandas DataFrame, not dict"),
-        (None, "df must be a pandas DataFrame, not NoneType"),
-        ("no-columns", "df has no columns"),
+        ("numpy", "must be a pandas DataFrame, not numpy.ndarray: wrap it"),
+        ("dict", "must be a pandas DataFrame, not dict"),
+        (None, "must be a pandas DataFrame, not NoneType"),
+        ("no-columns", "has no columns"),
         ("int-columns", r"column 0 of PREP_DATA\.BADFRAME_\w+ is not a string"),
         ("duplicate", r"PREP_DATA\.BADFRAME_\w+ has the column A twice"),
         ("case-duplicate", r"PREP_DATA\.BADFRAME_\w+ has the column AMOUNT twice .*amount, Amount"),
@@ -317,10 +317,13 @@ def test_write_table_refuses_a_bad_frame(backend: mlops_kit.Backend, unique: str
     }
     table = f"PREP_DATA.BADFRAME_{unique}"
     before = backend.warehouse.list_tables("PREP_DATA")
-    with pytest.raises(InvalidInputError, match=message):
+    with pytest.raises(InvalidInputError, match=message) as one:
         backend.warehouse.write_table(table, frames[frame])  # type: ignore[arg-type]
-    with pytest.raises(InvalidInputError, match=message):
+    with pytest.raises(InvalidInputError, match=message) as many:
         backend.warehouse.write_tables({f"PREP_DATA.OK_{unique}": pd.DataFrame({"A": [1]}), table: frames[frame]})
+    if message.startswith(("must", "has")):  # about the frame itself: the argument is named
+        assert str(one.value).startswith(f"df {message[:8]}")
+        assert str(many.value).startswith(f"the frame for {table} {message[:8]}")
     _unchanged(backend, before)
 
 

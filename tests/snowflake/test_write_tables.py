@@ -50,9 +50,9 @@ def test_bad_input_is_refused_before_anything_is_loaded(warehouse: SnowflakeWare
     warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS})
     with pytest.raises(AlreadyExistsError, match="ORDERS"):
         warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS}, mode="error")
-    with pytest.raises(InvalidInputError, match="collide"):
+    with pytest.raises(InvalidInputError, match="has the column A twice"):
         warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.X": pd.DataFrame({"a": [1], "A": [2]})})
-    with pytest.raises(InvalidInputError, match="named twice"):
+    with pytest.raises(InvalidInputError, match="frames names PREP_DATA.ORDERS twice"):
         warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS, "prep_data.ORDERS": ORDERS})
     assert warehouse.list_tables("PREP_DATA") == ["ORDERS"]
 

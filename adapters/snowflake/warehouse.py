@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from mlops_kit import names
 from mlops_kit.adapters.snowflake._errors import SNOWFLAKE_ERRORS, SnowflakeErrorKinds
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.errors import MlopsKitError
 from mlops_kit.warehouse import TableState, TableWrite, Warehouse, WriteMode
 
@@ -27,7 +28,7 @@ STAGE_SUFFIX = "__MLOPS_KIT_STAGE"
 class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
     """Tables and SQL in one Snowflake database."""
 
-    def __init__(self, session: Session, database: str = "MLOPS_HOL_DB") -> None:
+    def __init__(self, session: Session, database: str = DEFAULT_DATABASE) -> None:
         self.session = session
         self._database = names.identifier(database, "database")
 

@@ -38,7 +38,7 @@ CHILD = textwrap.dedent(
 
     features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
     new = LogisticRegression().fit(features, (features.B > 10).astype(int))
-    paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
+    paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
     session = Session(mlflow_store.open_client(paths), paths)
     experiment = session.client.get_experiment_by_name("CRASH").experiment_id
 

@@ -8,6 +8,7 @@ import pytest
 from snowflake.snowpark import Session
 
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError
 
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "segment": ["Basic", "Premium"]})
@@ -16,7 +17,7 @@ ORDERS = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C1"], "amount": [12.
 
 @pytest.fixture
 def warehouse(emulated_session: Session) -> SnowflakeWarehouse:
-    wh = SnowflakeWarehouse(emulated_session, "MLOPS_HOL_DB")
+    wh = SnowflakeWarehouse(emulated_session, DEFAULT_DATABASE)
     wh.drop_schema("PREP_DATA")  # the emulated account lives as long as the module
     wh.create_schemas(["PREP_DATA"])
     return wh

@@ -35,6 +35,7 @@ CHILD = textwrap.dedent(
     from mlops_kit.adapters.local import mlflow_store, registry
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
     from mlops_kit.adapters.local.mlflow_worker import Session
+    from mlops_kit.connect import DEFAULT_DATABASE
 
     features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
     new = LogisticRegression().fit(features, (features.B > 10).astype(int))

@@ -60,7 +60,7 @@ PLAIN_MLFLOW = textwrap.dedent(
     import json, os, duckdb, mlflow
     home = os.environ["MLOPS_KIT_HOME"]
     mlflow.set_tracking_uri(f"sqlite:///{home}/mlflow.db")
-    rows = duckdb.connect(f"{home}/{DEFAULT_DATABASE}.duckdb", read_only=True).sql(
+    rows = duckdb.connect(f"{home}/MLOPS_HOL_DB.duckdb", read_only=True).sql(
         "SELECT * FROM FEATURE_STORE.TRAINING_DATASET_V1 ORDER BY CUSTOMER_ID").df()
     model = mlflow.pyfunc.load_model("models:/CUSTOMER_CHURN_PREDICTOR@default")
     info = mlflow.models.get_model_info("models:/CUSTOMER_CHURN_PREDICTOR@default")

@@ -264,7 +264,7 @@ def test_sql_with_an_exclamation_mark_in_a_literal(run_cli: Runner) -> None:
         (["sql", "SELECT (1"], 1, "line 1, column 9"),
         (["sql", ""], 1, "no SQL statement given: SQL is empty"),
         (["sql", "  \n\t "], 1, "no SQL statement given: SQL is empty"),
-        (["sql", "-- DROP TABLE PREP_DATA.CUSTOMERS"], 1, "SQL holds only comments"),
+        (["sql", "/* DROP TABLE PREP_DATA.CUSTOMERS */"], 1, "SQL holds only comments"),
         (["sql", ";;"], 1, "SQL holds only comments or ';'"),
         (["sql", "--write", ""], 1, "no SQL statement given: SQL is empty"),
         (["sql", "--write", "DELETE FROM PREP_DATA.CUSTOMERS; SELECT 1"], 1, "expected one SQL statement, got 2"),

@@ -212,7 +212,7 @@ class Warehouse(Boundary, abc.ABC):
 
     def read_table(self, table: str) -> pd.DataFrame:
         """All rows of ``table``. Raises NotFoundError when it does not exist."""
-        return self.query(f"SELECT * FROM {self._table(table).qualified()}")
+        return self.query(f"SELECT * FROM {self._table(table).quoted()}")
 
     def load_csv(
         self, table: str, path: str | Path, columns: Mapping[str, ColumnType], encoding: str = "utf-8"

@@ -37,8 +37,8 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
         return self._database
 
     def qualify(self, table: names.TableName) -> str:
-        """``DATABASE.SCHEMA.TABLE`` in this database."""
-        return f"{self._database}.{table.schema}.{table.table}"
+        """``"DATABASE"."SCHEMA"."TABLE"`` in this database, quoted: a part may be a reserved word."""
+        return names.TableName(table.schema, table.table, self._database).quoted()
 
     # The primitives of the Warehouse interface (mlops_kit/warehouse.py).
 
@@ -137,7 +137,7 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
         for write in writes:
             target, stage = self.qualify(write.table), self.qualify(stages[write.table])
             if write.table in existing:
-                columns = ", ".join(write.frame.columns)
+                columns = ", ".join(f'"{column}"' for column in write.frame.columns)
                 statements.append(f"INSERT INTO {target} ({columns}) SELECT {columns} FROM {stage}")
             else:
                 statements.append(f"CREATE TABLE {target} AS SELECT * FROM {stage}")

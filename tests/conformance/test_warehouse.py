@@ -465,3 +465,21 @@ def test_an_empty_frame_with_columns_writes_an_empty_table(backend: mlops_kit.Ba
     assert backend.warehouse.write_table(table, pd.DataFrame({"A": pd.Series([], dtype="int64")})) == 0
     assert backend.warehouse.table_exists(table)
     assert len(backend.warehouse.read_table(table)) == 0
+
+
+def test_reserved_words_as_table_and_column_names(backend: mlops_kit.Backend, unique: str) -> None:
+    # ORDER and SELECT are reserved in Snowflake's SQL: the kit's own SQL quotes its (canonical) names.
+    backend.warehouse.create_schemas([f"RESERVED_{unique}"])
+    table = f"RESERVED_{unique}.ORDER"
+    backend.warehouse.write_table(table, pd.DataFrame({"select": [1], "B": ["x"]}))
+    backend.warehouse.write_tables({table: pd.DataFrame({"B": ["y"], "SELECT": [2]})}, mode="append")
+    assert backend.warehouse.read_table(table).sort_values("SELECT").to_dict("records") == [
+        {"SELECT": 1, "B": "x"},
+        {"SELECT": 2, "B": "y"},
+    ]
+    quoted = f'RESERVED_{unique}."ORDER"'  # the user's own SQL quotes a reserved name, as on Snowflake
+    assert backend.warehouse.create_table_as(f"RESERVED_{unique}.GROUP", f"SELECT * FROM {quoted}") == 2
+    assert backend.warehouse.table_exists(table)
+    assert backend.warehouse.drop_table(table) is True
+    assert backend.warehouse.drop_table(f"RESERVED_{unique}.GROUP") is True
+    assert backend.warehouse.drop_schema(f"RESERVED_{unique}") is True

@@ -338,8 +338,11 @@ def test_write_table_refuses_a_bad_frame(backend: mlops_kit.Backend, unique: str
         (None, "table name None is empty"),
         (42, "table name 42"),
         ("OTHER_DB.PREP_DATA.T", "is in database OTHER_DB"),
+        ("PREP_DATA.TÄBLE", "is not a plain identifier"),
+        ("PREP_DATA." + "T" * 256, "is not a plain identifier"),
     ],
-    ids=["injection", "quoted", "semicolon", "no-schema", "empty-part", "none", "number", "other-database"],
+    ids=["injection", "quoted", "semicolon", "no-schema", "empty-part", "none", "number", "other-database", "non-ascii",
+         "too-long"],  # fmt: skip
 )
 def test_bad_table_names_name_the_table(backend: mlops_kit.Backend, table: object, message: str) -> None:
     before = backend.warehouse.list_tables("PREP_DATA")
@@ -369,9 +372,10 @@ def test_an_unknown_write_mode_is_refused(backend: mlops_kit.Backend, unique: st
         ({}, "frames is empty: give at least one table"),
         (None, "frames must be a dict"),
         ([("PREP_DATA.T", None)], "frames must be a dict"),
+        ({42: pd.DataFrame({"A": [1]})}, "table name 42 must be a string, not int"),
         ("dupes", r"frames names PREP_DATA\.TWICE_\w+ twice \(as 'PREP_DATA\.TWICE_\w+' and 'prep_data\.twice_\w+'\)"),
     ],
-    ids=["empty", "none", "list", "same-table-twice"],
+    ids=["empty", "none", "list", "number-key", "same-table-twice"],
 )
 def test_write_tables_refuses_bad_frames(backend: mlops_kit.Backend, unique: str, frames: object, message: str) -> None:
     if frames == "dupes":
@@ -415,8 +419,9 @@ def test_append_matches_columns_by_name_not_position(backend: mlops_kit.Backend,
         ("PREP_DATA", "schemas must be a list of names, not the string 'PREP_DATA'"),
         (None, "schemas must be a list of names"),
         (["OK_SCHEMA", "BAD; DROP"], "schema in schemas 'BAD; DROP' is not a plain identifier"),
+        (["OK_SCHEMA", "ok_schema"], "schemas names OK_SCHEMA more than once"),
     ],
-    ids=["string", "none", "injection"],
+    ids=["string", "none", "injection", "twice"],
 )
 def test_create_schemas_refuses_bad_names(backend: mlops_kit.Backend, schemas: object, message: str) -> None:
     with pytest.raises(InvalidInputError, match=message):

@@ -1,5 +1,8 @@
 """A re-registration killed (SIGKILL) at each step leaves a registry that the next registration repairs.
 
+What a kill may leave: the old V1 (killed before it was deleted) or no V1 (killed after, before the
+new one was committed), never a half-written V1; the pending new one is deleted by the next write.
+
 A child process re-registers V1 of a model that has V1 (the default) and V2, and is killed at one
 step of it: the MlflowClient call of that step (or the kit's purge) kills the process instead. Then
 the registration is run again, as a lab rerun does, and the registry must hold V1 and V2 once each,
@@ -50,7 +53,10 @@ CHILD = textwrap.dedent(
         registry.purge = die
     else:
         setattr(MlflowClient, point, die)
-    registry.register(session, "CRASHY", "V1", new, features.head(), {"f1": 0.9}, "", None, None, True, experiment)
+    number, model_id = registry.register(
+        session, "CRASHY", "V1", new, features.head(), {"f1": 0.9}, "", None, ([], None), True, experiment
+    )
+    registry.commit(session, "CRASHY", number, "V1", True, model_id)
     print("not killed")
     """
 )
@@ -61,7 +67,7 @@ POINTS = [
     "create_model_version",  # files uploaded, no version yet: an orphan logged model
     "delete_model_version",  # the new V1 exists (pending) beside the old one
     "purge",  # the old V1 is deleted, its logged model not yet
-    "set_registered_model_alias",  # only the pending new V1 is left, with no alias, not the default
+    "set_registered_model_alias",  # committing: only the pending new V1 is left, with no alias, not the default
 ]
 
 

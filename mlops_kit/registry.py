@@ -180,8 +180,8 @@ class Registry(Boundary, abc.ABC):
         Raises:
             NotFoundError: the model or version does not exist.
         """
-        target = self.get_version(model_name, version)
-        previous = next((v.version for v in self._list_versions_of(target.model) if v.is_default), None)
+        target, versions = self._find(model_name, version)
+        previous = next((v.version for v in versions if v.is_default), None)
         with self._boundary(f"could not make {target.version} the default of model {target.model}"):
             self._set_default(target.model, target.version)
         return previous
@@ -189,7 +189,7 @@ class Registry(Boundary, abc.ABC):
     def set_metrics(self, model_name: str, version: str, metrics: Mapping[str, Any]) -> None:
         """Add or replace metrics of a version (finite numbers or JSON values). Raises NotFoundError."""
         values = checks.model_metrics(metrics, "metrics")
-        target = self.get_version(model_name, version)
+        target, _ = self._find(model_name, version)
         with self._boundary(f"could not set metrics of model {target.model} version {target.version}"):
             self._set_metrics(target.model, target.version, values)
 
@@ -200,8 +200,8 @@ class Registry(Boundary, abc.ABC):
             NotFoundError: no such model or version.
             InvalidInputError: it is the default while other versions exist (switch first).
         """
-        target = self.get_version(model_name, version)
-        others = [v for v in self._list_versions_of(target.model) if v.version != target.version]
+        target, versions = self._find(model_name, version)
+        others = [v for v in versions if v.version != target.version]
         if not others:
             self._delete_model_and_records(target.model)
             return
@@ -311,7 +311,9 @@ class Registry(Boundary, abc.ABC):
         name = names.identifier(model_name, "model_name")
         frame = checks.frame(df, "df")
         if not isinstance(function, str):
-            raise InvalidInputError(f"function must be one of {', '.join(map(repr, PREDICT_FUNCTIONS))}, not {function!r}")
+            raise InvalidInputError(
+                f"function must be one of {', '.join(map(repr, PREDICT_FUNCTIONS))}, not {function!r}"
+            )
         mv = self.get_default(name) if version is None else self.get_version(name, version)
         with self._boundary(f"could not read the functions of model {name} version {mv.version}"):
             has = set(self._functions(name, mv.version))
@@ -344,6 +346,16 @@ class Registry(Boundary, abc.ABC):
         with self._boundary(f"could not list the versions of model {name}"):
             versions = self._list_versions(name)
         return [dataclasses.replace(v, created_at=clock.as_utc(v.created_at)) for v in versions]
+
+    def _find(self, model_name: str, version: str) -> tuple[ModelVersion, list[ModelVersion]]:
+        """(the version, every version of its model) as the engine has them, without lineage."""
+        name = names.identifier(model_name, "model_name")
+        version_name = names.identifier(version, "version")
+        versions = self._list_versions_of(name)
+        for mv in versions:
+            if mv.version == version_name:
+                return mv, versions
+        raise NotFoundError(f"model {name} has no version {version_name}")
 
     def _versions_if_any(self, name: str) -> list[ModelVersion]:
         try:

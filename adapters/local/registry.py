@@ -185,8 +185,16 @@ class LocalRegistry(LocalErrorKinds, Registry):
     def sql_function(self, call: ModelCall) -> SqlModelFunction:
         """How the warehouse runs this model inside a DuckDB query."""
         name = names.identifier(call.model, "model")
-        version = self.get_default(name).version if call.version is None else names.identifier(call.version, "version")
-        mv, logged = self._resolve(name, version)
+        if call.version is None:
+            versions = self._list_versions_of(name)
+            default = next((v.version for v in versions if v.is_default), None)
+            if default is None:
+                raise NotFoundError(
+                    f"model {name} has no default version: name one (WITH M AS MODEL {name} VERSION V1)"
+                )
+            mv, logged = self._resolve(name, default)
+        else:
+            mv, logged = self._resolve(name, names.identifier(call.version, "version"))
         function = "predict_proba" if call.function == "PREDICT_PROBA" else "predict"
         width = int(logged.tags.get(_CLASSES, "2")) if function == "predict_proba" else 1
         return SqlModelFunction(
@@ -347,7 +355,9 @@ class _Writes:
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot hold missing values; a feature store's
             # integer features have none (its joins fill them), so the hint would only alarm.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message="Hint: Inferred schema contains integer column", category=UserWarning
+            )
             signature = infer_signature(sample_input, model.predict(sample_input))
         folder = Path(tempfile.mkdtemp(prefix="mlops_kit_model_"))
         try:
@@ -414,7 +424,9 @@ class _Writes:
         if make_default:
             self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
         if model_id:  # as mlflow.register_model records it: the LoggedModel page links its version
-            self.client.set_logged_model_tags(model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])})
+            self.client.set_logged_model_tags(
+                model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])}
+            )
         self.client.delete_model_version_tag(name, number, _PENDING)
 
     def delete_version(self, name: str, kit_version: str) -> None:
@@ -450,9 +462,7 @@ class _Writes:
         version of a process that is gone was never committed, so its lineage record may be missing;
         it is deleted (the registration that made it is rerun). Returns the versions of ``name``."""
         versions = self.versions(name)
-        abandoned = [
-            mv for mv in versions if _PENDING in mv.tags and _pending_abandoned(mv.tags[_PENDING])
-        ]
+        abandoned = [mv for mv in versions if _PENDING in mv.tags and _pending_abandoned(mv.tags[_PENDING])]
         for mv in abandoned:
             self.delete(mv)
         if abandoned:
@@ -523,7 +533,9 @@ def register(session: Session, *args: Any) -> tuple[str, str]:
 
 
 @operation
-def commit(session: Session, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None) -> None:
+def commit(
+    session: Session, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None
+) -> None:
     _Writes(session).commit(name, number, kit_version, make_default, model_id)
 
 

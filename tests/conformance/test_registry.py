@@ -223,7 +223,9 @@ BAD_MODELS = {
 
 
 @pytest.mark.parametrize("bad", list(BAD_MODELS))
-def test_a_model_that_cannot_be_registered_changes_nothing(backend: mlops_kit.Backend, unique: str, data, models, bad: str) -> None:  # noqa: ANN001, E501
+def test_a_model_that_cannot_be_registered_changes_nothing(
+    backend: mlops_kit.Backend, unique: str, data, models, bad: str
+) -> None:  # noqa: ANN001, E501
     registry = backend.registry
     features, labels = data
     name = f"M_{unique}"
@@ -292,7 +294,9 @@ def _model_names(registry: mlops_kit.Registry) -> list[str]:
         ("training_set", {"training_set": "FEATURE_STORE.TS"}),
     ],
 )
-def test_log_model_refuses_bad_arguments(backend: mlops_kit.Backend, unique: str, data, models, argument: str, kwargs) -> None:  # noqa: ANN001, E501
+def test_log_model_refuses_bad_arguments(
+    backend: mlops_kit.Backend, unique: str, data, models, argument: str, kwargs
+) -> None:  # noqa: ANN001, E501
     features, _ = data
     arguments = {"sample_input": features.head(), **kwargs}
     with pytest.raises(InvalidInputError, match=argument):
@@ -309,7 +313,9 @@ def test_a_numpy_sample_input_says_to_pass_a_dataframe(backend: mlops_kit.Backen
     "columns",
     [["RECENCY", "ORDERS", "EXTRA"], ["RECENCY"], ["ORDERS", "RECENCY"], ["RECENCY", "ORDERS", "ORDERS"]],
 )
-def test_a_sample_input_whose_columns_the_model_does_not_have_is_refused(backend: mlops_kit.Backend, unique: str, data, models, columns) -> None:  # noqa: ANN001, E501
+def test_a_sample_input_whose_columns_the_model_does_not_have_is_refused(
+    backend: mlops_kit.Backend, unique: str, data, models, columns
+) -> None:  # noqa: ANN001, E501
     features, _ = data
     sample = features.assign(EXTRA=1.0).head()
     sample = pd.concat([sample[c] for c in columns], axis=1)
@@ -334,7 +340,9 @@ def test_a_sample_input_whose_columns_the_model_does_not_have_is_refused(backend
         ("version", "M", 1),
     ],
 )
-def test_bad_model_and_version_names(backend: mlops_kit.Backend, unique: str, data, models, argument, model_name, version) -> None:  # noqa: ANN001, E501
+def test_bad_model_and_version_names(
+    backend: mlops_kit.Backend, unique: str, data, models, argument, model_name, version
+) -> None:  # noqa: ANN001, E501
     features, _ = data
     before = _model_names(backend.registry)
     name = f"{model_name}_{unique}" if model_name == "M" else model_name
@@ -381,7 +389,14 @@ def test_bad_predict_calls(backend: mlops_kit.Backend, registered: str, data) ->
 
 def test_bad_metrics_leave_the_metrics_as_they_were(backend: mlops_kit.Backend, registered: str) -> None:
     registry = backend.registry
-    for metrics in ({"f1": float("inf")}, {"f1": float("nan")}, {"ok": 0.1, "f1": float("-inf")}, {"f1": True}, None, {}):
+    for metrics in (
+        {"f1": float("inf")},
+        {"f1": float("nan")},
+        {"ok": 0.1, "f1": float("-inf")},
+        {"f1": True},
+        None,
+        {},
+    ):
         with pytest.raises(InvalidInputError, match="metrics"):
             registry.set_metrics(registered, "v1", metrics)
     assert registry.get_metrics(registered, "v1") == {"f1": 0.5}

@@ -61,7 +61,7 @@ def test_entity_names_are_validated(backend: mlops_kit.Backend, bad: str) -> Non
 
 
 def test_entity_needs_join_keys(backend: mlops_kit.Backend, unique: str) -> None:
-    with pytest.raises(InvalidInputError, match="join keys"):
+    with pytest.raises(InvalidInputError, match="join_keys is empty"):
         backend.feature_store.register_entity(f"E_{unique}", [])
 
 
@@ -323,9 +323,7 @@ def test_point_in_time_ties_with_different_values_are_refused(backend: mlops_kit
     assert not backend.warehouse.table_exists(f"FEATURE_STORE.TRAIN_{unique}")
 
 
-def test_point_in_time_ties_that_are_exact_duplicates_are_reproducible(
-    backend: mlops_kit.Backend, unique: str
-) -> None:
+def test_point_in_time_ties_that_are_exact_duplicates_are_reproducible(backend: mlops_kit.Backend, unique: str) -> None:
     view = _tied_view(backend, unique, [10.0, 20.0, 20.0, 5.0])
     runs = [
         backend.feature_store.generate_training_set(_TIE_SPINE, [view], spine_timestamp_col="AS_OF").data
@@ -444,7 +442,9 @@ def test_bad_feature_view_options_are_refused(
     fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
     before = _stores(backend)
     with pytest.raises(InvalidInputError, match=re.escape(expected)):
-        fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table), **{option: value})
+        fs.register_feature_view(
+            f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table), **{option: value}
+        )
     assert _stores(backend) == before
 
 

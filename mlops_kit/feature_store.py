@@ -192,6 +192,9 @@ class FeatureStore(Boundary, abc.ABC):
                     "a new version (or pass overwrite=True)"
                 )
             created = self._create_feature_view(draft, join_keys, replace=existing is not None)
+        # The record table of training sets exists before the first one is saved, so a save that
+        # fails leaves the warehouse as it was.
+        self._records.ensure()
         return _in_utc(created)
 
     def list_feature_views(self, name: str | None = None) -> list[FeatureView]:
@@ -285,10 +288,11 @@ class FeatureStore(Boundary, abc.ABC):
             spine_timestamp_col=spine_ts,
             created_at=clock.now(),
         )
-        if target is not None:
-            self._prepare_target(target, training_set)
-        with self._boundary("could not generate the training set"):
-            data = self._join(spine, joined, spine_ts, labels, target)
+        if target is None:
+            with self._boundary("could not generate the training set"):
+                data = self._join(spine, joined, spine_ts, labels, None, replace=False)
+        else:
+            data = self._save(training_set, target, joined)
         training_set = dataclasses.replace(
             training_set, columns=tuple(str(c) for c in data.columns), row_count=len(data), data=data
         )
@@ -336,24 +340,39 @@ class FeatureStore(Boundary, abc.ABC):
             )
         return names.TableName(name.schema, name.table)
 
-    def _prepare_target(self, target: names.TableName, training_set: TrainingSet) -> None:
-        """Make way for a training set saved as ``target``, recording it before its table exists.
+    def _save(self, training_set: TrainingSet, target: names.TableName, joined: Sequence[JoinedView]) -> pd.DataFrame:
+        """Join and save as ``target``, recording the training set before its table is written.
 
         Recording first makes every table at ``target`` the kit's: a process killed before the
         table is written leaves a record without a table, which reads as "not found" and which the
         next save under the same name replaces. A table the kit did not record is the user's and
-        is never replaced.
+        is never replaced. A join that fails puts the previous record back (or none).
         """
         qualified = target.qualified()
-        recorded = self._records.find(qualified) is not None
-        if self.warehouse.table_exists(qualified):
-            if not recorded:
-                raise AlreadyExistsError(
-                    f"save_as {qualified} is a table that is not a saved training set: choose another name, "
-                    "or drop that table first"
-                )
-            self.warehouse.drop_table(qualified)
+        previous = self._records.find(qualified)
+        exists = self.warehouse.table_exists(qualified)
+        if exists and previous is None:
+            raise AlreadyExistsError(
+                f"save_as {qualified} is a table that is not a saved training set: choose another name, "
+                "or drop that table first"
+            )
         self._records.begin(training_set)
+        try:
+            with self._boundary(f"could not generate the training set {qualified}"):
+                return self._join(
+                    training_set.spine_query,
+                    joined,
+                    training_set.spine_timestamp_col,
+                    training_set.label_cols,
+                    target,
+                    replace=exists,
+                )
+        except BaseException:
+            if previous is None:
+                self._records.remove(qualified)
+            else:
+                self._records.put(previous)
+            raise
 
     def _joined(self, view: FeatureView) -> JoinedView:
         return JoinedView(view, self._join_keys(view.entities, f"feature view {view.ref}"))
@@ -462,12 +481,15 @@ class FeatureStore(Boundary, abc.ABC):
         spine_timestamp_col: str | None,
         label_cols: tuple[str, ...],
         target: names.TableName | None,
+        *,
+        replace: bool,
     ) -> pd.DataFrame:
         """The spine's rows with the views' feature columns, as ``generate_training_set`` defines.
 
         The core has checked the spine's columns (join keys, labels, timestamp present; no
         feature column clash) and the tie rule. When ``target`` is given, the rows are also
-        saved as that table (which does not exist), atomically.
+        saved as that table; ``replace`` says a training set table of that name exists and is
+        to be replaced (in one step where the engine can).
         """
 
 

@@ -126,6 +126,8 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
         spine_timestamp_col: str | None,
         label_cols: tuple[str, ...],
         target: names.TableName | None,
+        *,
+        replace: bool,
     ) -> pd.DataFrame:
         select, joins = ["spine.*"], []
         for i, part in enumerate(views):
@@ -143,7 +145,7 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
             if target is None:
                 return con.execute(sql).df()
             table = f"{quote(target.schema)}.{quote(target.table)}"
-            con.execute(f"CREATE TABLE {table} AS {sql}")
+            con.execute(f"CREATE {'OR REPLACE ' if replace else ''}TABLE {table} AS {sql}")
             return con.execute(f"SELECT * FROM {table}").df()
 
     # Internals.

@@ -138,11 +138,17 @@ class SnowflakeFeatureStore(SnowflakeErrorKinds, FeatureStore):
         spine_timestamp_col: str | None,
         label_cols: tuple[str, ...],
         target: names.TableName | None,
+        *,
+        replace: bool,
     ) -> pd.DataFrame:
+        save_as = None if target is None else f"{self.database}.{target.qualified()}"
+        if save_as is not None and replace:
+            # snowflake-ml saves only into a new table: the old one goes first (not one step here).
+            self.session.sql(f"DROP TABLE IF EXISTS {save_as}").collect()
         result = self.store.generate_training_set(
             self.session.sql(spine_query),
             [self.store.get_feature_view(p.view.name, p.view.version) for p in views],
-            save_as=None if target is None else f"{self.database}.{target.qualified()}",
+            save_as=save_as,
             spine_timestamp_col=spine_timestamp_col,
             spine_label_cols=list(label_cols) or None,
         )

@@ -13,9 +13,11 @@ saved training sets (``mlops_kit/records/training_sets.py``). Adapters implement
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING
 
 from mlops_kit import checks, clock, names, statements
@@ -161,6 +163,19 @@ class FeatureStore(Boundary, abc.ABC):
         description = checks.optional_text(description, "description")
         replace = checks.flag(overwrite, "overwrite")
 
+        with self._one_connection():
+            return self._register(ref, entity_names, sql, ts_col, description, replace)
+
+    def _register(
+        self,
+        ref: FeatureViewRef,
+        entity_names: tuple[str, ...],
+        sql: str,
+        ts_col: str | None,
+        description: str,
+        replace: bool,
+    ) -> FeatureView:
+        view_name, view_version = ref.name, ref.version
         join_keys = self._join_keys(entity_names, f"feature view {ref}")
         columns = self._query_columns(sql, f"query of feature view {ref}")
         required = {**{key: "join key" for key in join_keys}, **({ts_col: "timestamp column"} if ts_col else {})}
@@ -269,6 +284,17 @@ class FeatureStore(Boundary, abc.ABC):
         spine_ts = checks.optional_identifier(spine_timestamp_col, "spine_timestamp_col")
         target = None if save_as is None else self._saved_name(save_as, "save_as")
 
+        with self._one_connection():
+            return self._generate(spine, refs, labels, spine_ts, target)
+
+    def _generate(
+        self,
+        spine: str,
+        refs: Sequence[FeatureViewRef],
+        labels: tuple[str, ...],
+        spine_ts: str | None,
+        target: names.TableName | None,
+    ) -> TrainingSet:
         joined = [self._joined(self.get_feature_view(ref.name, ref.version)) for ref in refs]
         spine_cols = self._query_columns(spine, "spine_query")
         _check_spine(spine_cols, joined, labels, spine_ts)
@@ -431,6 +457,12 @@ class FeatureStore(Boundary, abc.ABC):
         )
 
     # Primitives each backend implements: checked, canonical input; NotFoundError for a missing object.
+
+    def _one_connection(self) -> AbstractContextManager[object]:
+        """Around a public call that makes several round trips to the engine: an adapter whose
+        connections cost to open (DuckDB opens its file, ~20 ms) keeps one open for the block.
+        The default does nothing."""
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def _read_entity(self, name: str) -> Entity | None:

@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import clock, names
@@ -149,6 +150,9 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
             return con.execute(f"SELECT * FROM {table}").df()
 
     # Internals.
+
+    def _one_connection(self) -> AbstractContextManager[object]:
+        return self.local.hold()
 
     def _connection(self) -> Any:
         self._ensure_metadata()

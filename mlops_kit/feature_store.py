@@ -67,6 +67,20 @@ class JoinedView:
         return spine_timestamp_col is not None and self.view.timestamp_col is not None
 
 
+@dataclasses.dataclass(frozen=True)
+class JoinPlan:
+    """What ``_join`` makes: checked by the core (spine columns, clashes, the tie rule)."""
+
+    spine_query: str
+    views: tuple[JoinedView, ...]
+    spine_timestamp_col: str | None
+    label_cols: tuple[str, ...]
+    #: Where to save the rows, or None to only return them.
+    target: names.TableName | None = None
+    #: The target is a saved training set's table, to be replaced.
+    replace: bool = False
+
+
 class FeatureStore(Boundary, abc.ABC):
     """Entities, feature view versions and training sets in one feature store schema."""
 
@@ -316,9 +330,9 @@ class FeatureStore(Boundary, abc.ABC):
         )
         if target is None:
             with self._boundary("could not generate the training set"):
-                data = self._join(spine, joined, spine_ts, labels, None, replace=False)
+                data = self._join(JoinPlan(spine, tuple(joined), spine_ts, labels))
         else:
-            data = self._save(training_set, target, joined)
+            data = self._save(training_set, JoinPlan(spine, tuple(joined), spine_ts, labels, target))
         training_set = dataclasses.replace(
             training_set, columns=tuple(str(c) for c in data.columns), row_count=len(data), data=data
         )
@@ -366,15 +380,15 @@ class FeatureStore(Boundary, abc.ABC):
             )
         return names.TableName(name.schema, name.table)
 
-    def _save(self, training_set: TrainingSet, target: names.TableName, joined: Sequence[JoinedView]) -> pd.DataFrame:
-        """Join and save as ``target``, recording the training set before its table is written.
+    def _save(self, training_set: TrainingSet, plan: JoinPlan) -> pd.DataFrame:
+        """Join and save as ``plan.target``, recording the training set before its table is written.
 
-        Recording first makes every table at ``target`` the kit's: a process killed before the
+        Recording first makes every table at the target the kit's: a process killed before the
         table is written leaves a record without a table, which reads as "not found" and which the
         next save under the same name replaces. A table the kit did not record is the user's and
         is never replaced. A join that fails puts the previous record back (or none).
         """
-        qualified = target.qualified()
+        qualified = str(plan.target)
         previous = self._records.find(qualified)
         exists = self.warehouse.table_exists(qualified)
         if exists and previous is None:
@@ -385,14 +399,7 @@ class FeatureStore(Boundary, abc.ABC):
         self._records.begin(training_set)
         try:
             with self._boundary(f"could not generate the training set {qualified}"):
-                return self._join(
-                    training_set.spine_query,
-                    joined,
-                    training_set.spine_timestamp_col,
-                    training_set.label_cols,
-                    target,
-                    replace=exists,
-                )
+                return self._join(dataclasses.replace(plan, replace=exists))
         except BaseException:
             if previous is None:
                 self._records.remove(qualified)
@@ -432,21 +439,25 @@ class FeatureStore(Boundary, abc.ABC):
 
         Both engines' ASOF JOIN pick any one of tied rows, so ties with different values would
         make a training set depend on the pick. One query in Snowflake's dialect, run by the
-        warehouse, so every backend applies the same rule; exact duplicates collapse in DISTINCT.
+        warehouse, so every backend applies the same rule: find the tied keys (a grouping of the
+        key columns only), then look at those rows alone, where exact duplicates collapse in
+        DISTINCT. That reads the view twice but is about twice as fast on a million rows as a
+        DISTINCT over the whole view (benchmark 3's data).
         """
-        view, ts_col = part.view, part.view.timestamp_col
-        group = ", ".join([*part.join_keys, f"{ts_col}"])
+        view, ts_col = part.view, str(part.view.timestamp_col)
+        columns = [*part.join_keys, ts_col]
+        group = ", ".join(columns)
+        same = " AND ".join(f"V.{c} = TIED.{c}" for c in columns)
         tied = self.warehouse.query(
+            f"WITH TIED AS (SELECT {group} FROM {view.object_name} GROUP BY {group} HAVING COUNT(*) > 1) "
             f"SELECT {group}, COUNT(*) OVER () AS MLOPS_KIT_GROUPS "
-            f"FROM (SELECT DISTINCT * FROM {view.object_name}) "
+            f"FROM (SELECT DISTINCT V.* FROM {view.object_name} AS V JOIN TIED ON {same}) "
             f"GROUP BY {group} HAVING COUNT(*) > 1 ORDER BY {group} LIMIT {TIES_SHOWN}"
         )
         if tied.empty:
             return
         total = int(tied["MLOPS_KIT_GROUPS"].iloc[0])
-        shown = "; ".join(
-            ", ".join(f"{column}={row[column]}" for column in [*part.join_keys, ts_col]) for _, row in tied.iterrows()
-        )
+        shown = "; ".join(", ".join(f"{column}={row[column]}" for column in columns) for _, row in tied.iterrows())
         keys = ", ".join(part.join_keys)
         raise InvalidInputError(
             f"feature view {view.ref} has {total} group{'s' if total != 1 else ''} of rows with the same "
@@ -506,22 +517,12 @@ class FeatureStore(Boundary, abc.ABC):
         """Every row of a feature view version that is registered."""
 
     @abc.abstractmethod
-    def _join(
-        self,
-        spine_query: str,
-        views: Sequence[JoinedView],
-        spine_timestamp_col: str | None,
-        label_cols: tuple[str, ...],
-        target: names.TableName | None,
-        *,
-        replace: bool,
-    ) -> pd.DataFrame:
+    def _join(self, plan: JoinPlan) -> pd.DataFrame:
         """The spine's rows with the views' feature columns, as ``generate_training_set`` defines.
 
-        The core has checked the spine's columns (join keys, labels, timestamp present; no
-        feature column clash) and the tie rule. When ``target`` is given, the rows are also
-        saved as that table; ``replace`` says a training set table of that name exists and is
-        to be replaced (in one step where the engine can).
+        When ``plan.target`` is given, the rows are also saved as that table; ``plan.replace``
+        says a training set's table of that name exists and is to be replaced (in one step where
+        the engine can).
         """
 
 

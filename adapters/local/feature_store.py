@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.sql import quote, to_duckdb
 from mlops_kit.adapters.local.warehouse import _object_type
 from mlops_kit.errors import NotFoundError
-from mlops_kit.feature_store import FeatureStore, JoinedView
+from mlops_kit.feature_store import FeatureStore, JoinPlan
 from mlops_kit.types import Entity, FeatureView
 
 if TYPE_CHECKING:
@@ -120,33 +120,26 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
 
     # Training sets.
 
-    def _join(
-        self,
-        spine_query: str,
-        views: Sequence[JoinedView],
-        spine_timestamp_col: str | None,
-        label_cols: tuple[str, ...],
-        target: names.TableName | None,
-        *,
-        replace: bool,
-    ) -> pd.DataFrame:
+    def _join(self, plan: JoinPlan) -> pd.DataFrame:
         select, joins = ["spine.*"], []
-        for i, part in enumerate(views):
+        for i, part in enumerate(plan.views):
             view, alias = part.view, f"fv{i}"
             select += [f"{alias}.{quote(c)}" for c in view.feature_columns]
             condition = " AND ".join(f"spine.{quote(k)} = {alias}.{quote(k)}" for k in part.join_keys)
-            if part.point_in_time(spine_timestamp_col):
-                condition += f" AND spine.{quote(str(spine_timestamp_col))} >= {alias}.{quote(str(view.timestamp_col))}"
+            if part.point_in_time(plan.spine_timestamp_col):
+                condition += (
+                    f" AND spine.{quote(str(plan.spine_timestamp_col))} >= {alias}.{quote(str(view.timestamp_col))}"
+                )
                 joins.append(f"ASOF LEFT JOIN {self._object(view)} AS {alias} ON {condition}")
             else:
                 joins.append(f"LEFT JOIN {self._object(view)} AS {alias} ON {condition}")
-        sql = f"SELECT {', '.join(select)} FROM ({to_duckdb(spine_query)}) AS spine " + " ".join(joins)
+        sql = f"SELECT {', '.join(select)} FROM ({to_duckdb(plan.spine_query)}) AS spine " + " ".join(joins)
         # one connection for the whole call: opening one costs ~20 ms
-        with self._explaining_missing_objects([p.view for p in views]), self._transaction() as con:
-            if target is None:
+        with self._explaining_missing_objects([p.view for p in plan.views]), self._transaction() as con:
+            if plan.target is None:
                 return con.execute(sql).df()
-            table = f"{quote(target.schema)}.{quote(target.table)}"
-            con.execute(f"CREATE {'OR REPLACE ' if replace else ''}TABLE {table} AS {sql}")
+            table = f"{quote(plan.target.schema)}.{quote(plan.target.table)}"
+            con.execute(f"CREATE {'OR REPLACE ' if plan.replace else ''}TABLE {table} AS {sql}")
             return con.execute(f"SELECT * FROM {table}").df()
 
     # Internals.

@@ -8,7 +8,7 @@ The rules (checks, immutability, ties, the record of saved training sets) are th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from snowflake.ml.feature_store import CreationMode
@@ -19,7 +19,7 @@ from snowflake.ml.feature_store import FeatureView as SfFeatureView
 from mlops_kit import names
 from mlops_kit.adapters.snowflake._errors import SNOWFLAKE_ERRORS, SnowflakeErrorKinds, classify, translated
 from mlops_kit.errors import InvalidInputError, NotFoundError
-from mlops_kit.feature_store import FeatureStore, JoinedView
+from mlops_kit.feature_store import FeatureStore, JoinPlan
 from mlops_kit.types import Entity, FeatureView
 
 if TYPE_CHECKING:
@@ -131,26 +131,17 @@ class SnowflakeFeatureStore(SnowflakeErrorKinds, FeatureStore):
 
     # Training sets.
 
-    def _join(
-        self,
-        spine_query: str,
-        views: Sequence[JoinedView],
-        spine_timestamp_col: str | None,
-        label_cols: tuple[str, ...],
-        target: names.TableName | None,
-        *,
-        replace: bool,
-    ) -> pd.DataFrame:
-        save_as = None if target is None else f"{self.database}.{target.qualified()}"
-        if save_as is not None and replace:
+    def _join(self, plan: JoinPlan) -> pd.DataFrame:
+        save_as = None if plan.target is None else f"{self.database}.{plan.target.qualified()}"
+        if save_as is not None and plan.replace:
             # snowflake-ml saves only into a new table: the old one goes first (not one step here).
             self.session.sql(f"DROP TABLE IF EXISTS {save_as}").collect()
         result = self.store.generate_training_set(
-            self.session.sql(spine_query),
-            [self.store.get_feature_view(p.view.name, p.view.version) for p in views],
+            self.session.sql(plan.spine_query),
+            [self.store.get_feature_view(p.view.name, p.view.version) for p in plan.views],
             save_as=save_as,
-            spine_timestamp_col=spine_timestamp_col,
-            spine_label_cols=list(label_cols) or None,
+            spine_timestamp_col=plan.spine_timestamp_col,
+            spine_label_cols=list(plan.label_cols) or None,
         )
         return result.to_pandas()
 

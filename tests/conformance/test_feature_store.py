@@ -197,6 +197,18 @@ def test_training_set_errors(backend: mlops_kit.Backend, unique: str, orders_tab
         fs.generate_training_set("SELECT 'C1' AS CUSTOMER_ID", [(f"F_{unique}", "v7")])
 
 
+@pytest.fixture
+def customer(backend: mlops_kit.Backend, unique: str) -> str:
+    """The entity ``CUST_<unique>``, joined on CUSTOMER_ID."""
+    return backend.feature_store.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"]).name
+
+
+@pytest.fixture
+def per_customer(backend: mlops_kit.Backend, unique: str, orders_table: str, customer: str) -> mlops_kit.FeatureView:
+    """The feature view ``F_<unique>/v1``: orders and their total per customer."""
+    return backend.feature_store.register_feature_view(f"F_{unique}", "v1", [customer], _per_customer(orders_table))
+
+
 # One behaviour on every backend (issue 12's divergences).
 
 #: The columns of the kit's training-set record table, the same on every backend.
@@ -219,10 +231,9 @@ def _stores(backend: mlops_kit.Backend) -> tuple[list[mlops_kit.Entity], list[ml
 
 
 def test_join_keys_and_entities_given_as_a_string_are_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
+    backend: mlops_kit.Backend, unique: str, orders_table: str, customer: str
 ) -> None:
     fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
     before = _stores(backend)
     with pytest.raises(InvalidInputError, match=r"join_keys must be a list of names, not the string 'CUSTOMER_ID'"):
         fs.register_entity(f"E_{unique}", "CUSTOMER_ID")  # type: ignore[arg-type]
@@ -232,32 +243,28 @@ def test_join_keys_and_entities_given_as_a_string_are_refused(
 
 
 def test_feature_column_clashing_with_a_spine_column_is_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
+    backend: mlops_kit.Backend, unique: str, orders_table: str, per_customer: mlops_kit.FeatureView
 ) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+    fs, view = backend.feature_store, per_customer
     spine = "SELECT 'C1' AS CUSTOMER_ID, 1.0 AS TOTAL"
     with pytest.raises(InvalidInputError, match=rf"F_{unique}/v1.*TOTAL|TOTAL.*F_{unique}/v1"):
         fs.generate_training_set(spine, [view], save_as=f"TRAIN_{unique}")
     assert not backend.warehouse.table_exists(f"FEATURE_STORE.TRAIN_{unique}")
 
 
-def test_training_set_record_table_has_one_schema(backend: mlops_kit.Backend, unique: str, orders_table: str) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+def test_training_set_record_table_has_one_schema(
+    backend: mlops_kit.Backend, unique: str, orders_table: str, per_customer: mlops_kit.FeatureView
+) -> None:
+    fs, view = backend.feature_store, per_customer
     fs.generate_training_set("SELECT 'C1' AS CUSTOMER_ID", [view], save_as=f"TRAIN_{unique}")
     columns = backend.warehouse.query("SELECT * FROM FEATURE_STORE.MLOPS_KIT_TRAINING_SETS LIMIT 0").columns
     assert [str(c).upper() for c in columns] == TRAINING_SET_RECORD_COLUMNS
 
 
 def test_missing_join_key_names_the_key_the_view_and_the_spine_columns(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
+    backend: mlops_kit.Backend, unique: str, orders_table: str, per_customer: mlops_kit.FeatureView
 ) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+    fs, view = backend.feature_store, per_customer
     with pytest.raises(InvalidInputError) as raised:
         fs.generate_training_set("SELECT 1 AS OTHER_ID, 2 AS LABEL", [view])
     message = str(raised.value)
@@ -269,9 +276,10 @@ def _is_utc(value: object) -> bool:
     return isinstance(value, datetime) and value.tzinfo is not None and value.utcoffset() == timedelta(0)
 
 
-def test_timestamps_are_timezone_aware_utc(backend: mlops_kit.Backend, unique: str, orders_table: str) -> None:
+def test_timestamps_are_timezone_aware_utc(
+    backend: mlops_kit.Backend, unique: str, orders_table: str, customer: str
+) -> None:
     fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
     started = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
     view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
     assert _is_utc(view.created_at) and view.created_at >= started
@@ -338,35 +346,54 @@ def test_point_in_time_ties_that_are_exact_duplicates_are_reproducible(backend: 
 # and the stores as they were.
 
 
-@pytest.mark.parametrize(
-    ("query", "expected"),
-    [
-        (None, "query must be a string"),
-        ("", "query is empty"),
-        ("   \n ", "query is empty"),
-        ("SELECT 'C1' AS CUSTOMER_ID; SELECT 'C2' AS CUSTOMER_ID", "one SQL statement, got 2"),
-    ],
-    ids=["none", "empty", "whitespace", "two-statements"],
-)
-def test_bad_feature_view_query_is_refused(
-    backend: mlops_kit.Backend, unique: str, query: object, expected: str
-) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    before = _stores(backend)
-    with pytest.raises(InvalidInputError, match=expected):
-        fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], query)  # type: ignore[arg-type]
-    assert _stores(backend) == before
+#: register_feature_view arguments that are refused: what to change -> what the message says.
+#: ``{orders}`` stands for the orders table.
+BAD_FEATURE_VIEWS: dict[str, tuple[dict[str, object], str]] = {
+    "query-none": ({"query": None}, "query must be a string"),
+    "query-empty": ({"query": ""}, "query is empty"),
+    "query-whitespace": ({"query": "   \n "}, "query is empty"),
+    "query-two-statements": (
+        {"query": "SELECT 'C1' AS CUSTOMER_ID; SELECT 'C2' AS CUSTOMER_ID"},
+        "one SQL statement, got 2",
+    ),
+    "query-writes": ({"query": "DELETE FROM {orders}"}, "must only read, but it is a DELETE statement"),
+    "name-quote": ({"name": 'F"X'}, "feature view 'F\"X' is not a plain identifier"),
+    "name-semicolon": ({"name": "F;DROP TABLE X"}, "feature view 'F;DROP TABLE X' is not a plain identifier"),
+    "name-space": ({"name": "F X"}, "feature view 'F X' is not a plain identifier"),
+    "name-none": ({"name": None}, "feature view None is not a plain identifier"),
+    "name-number": ({"name": 7}, "feature view 7 is not a plain identifier"),
+    "version-space": ({"version": "v 1"}, "feature view version 'v 1' is invalid"),
+    "version-semicolon": ({"version": "v1;DROP"}, "feature view version 'v1;DROP' is invalid"),
+    "version-quote": ({"version": 'v"1'}, "feature view version 'v\"1' is invalid"),
+    "version-empty": ({"version": ""}, "feature view version '' is invalid"),
+    "version-dot": ({"version": ".v1"}, "feature view version '.v1' is invalid"),
+    "version-dash": ({"version": "-v1"}, "feature view version '-v1' is invalid"),
+    "version-none": ({"version": None}, "feature view version None is invalid"),
+    "version-number": ({"version": 1}, "feature view version 1 is invalid"),
+    "entities-empty": ({"entities": []}, "entities is empty"),
+    "entities-none": ({"entities": None}, "entities must be a list of names"),
+    "timestamp-missing": ({"timestamp_col": "EVENT_TIME"}, "lacks the timestamp column EVENT_TIME"),
+    "timestamp-semicolon": ({"timestamp_col": "TS;DROP"}, "timestamp_col 'TS;DROP' is not a plain identifier"),
+    "overwrite-string": ({"overwrite": "yes"}, "overwrite must be True or False"),
+    "description-number": ({"description": 42}, "description must be a string"),
+}
 
 
-def test_write_statement_as_feature_view_query_is_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
+@pytest.mark.parametrize("case", list(BAD_FEATURE_VIEWS))
+def test_bad_feature_view_registration_is_refused(
+    backend: mlops_kit.Backend, unique: str, orders_table: str, customer: str, case: str
 ) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
+    change, expected = BAD_FEATURE_VIEWS[case]
+    arguments: dict[str, object] = {
+        "name": f"F_{unique}",
+        "version": "v1",
+        "entities": [customer],
+        "query": _per_customer(orders_table),
+    }
+    arguments.update({k: v.format(orders=orders_table) if isinstance(v, str) else v for k, v in change.items()})
     before = _stores(backend)
-    with pytest.raises(InvalidInputError, match="query.*DELETE.*SELECT"):
-        fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], f"DELETE FROM {orders_table}")
+    with pytest.raises(InvalidInputError, match=re.escape(expected)):
+        backend.feature_store.register_feature_view(**arguments)  # type: ignore[arg-type]
     assert _stores(backend) == before
     assert len(backend.warehouse.read_table(orders_table)) == 4  # nothing ran
 
@@ -390,64 +417,6 @@ def test_bad_join_keys_are_refused(backend: mlops_kit.Backend, unique: str, join
     assert _stores(backend) == before
 
 
-@pytest.mark.parametrize("bad", ['F"X', "F;DROP TABLE X", "F X", None, 7])
-def test_bad_feature_view_names_are_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str, bad: object
-) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    before = _stores(backend)
-    with pytest.raises(InvalidInputError, match="feature view .* is not a plain identifier"):
-        fs.register_feature_view(bad, "v1", [f"CUST_{unique}"], _per_customer(orders_table))  # type: ignore[arg-type]
-    assert _stores(backend) == before
-
-
-@pytest.mark.parametrize("bad", ["v 1", "v1;DROP", 'v"1', "", ".v1", "-v1", None, 1])
-def test_bad_feature_view_versions_are_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str, bad: object
-) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    before = _stores(backend)
-    with pytest.raises(InvalidInputError, match="feature view version"):
-        fs.register_feature_view(f"F_{unique}", bad, [f"CUST_{unique}"], _per_customer(orders_table))  # type: ignore[arg-type]
-    assert _stores(backend) == before
-
-
-def test_timestamp_column_not_in_the_query_is_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
-) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    before = _stores(backend)
-    with pytest.raises(InvalidInputError, match=r"timestamp column.*EVENT_TIME|EVENT_TIME.*timestamp column"):
-        fs.register_feature_view(
-            f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table), timestamp_col="EVENT_TIME"
-        )
-    assert _stores(backend) == before
-
-
-@pytest.mark.parametrize(
-    ("option", "value", "expected"),
-    [
-        ("overwrite", "yes", "overwrite must be True or False"),
-        ("description", 42, "description must be a string"),
-        ("timestamp_col", "TS;DROP", "timestamp_col 'TS;DROP' is not a plain identifier"),
-    ],
-)
-def test_bad_feature_view_options_are_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str, option: str, value: object, expected: str
-) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    before = _stores(backend)
-    with pytest.raises(InvalidInputError, match=re.escape(expected)):
-        fs.register_feature_view(
-            f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table), **{option: value}
-        )
-    assert _stores(backend) == before
-
-
 @pytest.mark.parametrize(
     ("spine", "expected"),
     [
@@ -459,21 +428,23 @@ def test_bad_feature_view_options_are_refused(
     ids=["dataframe", "none", "blank", "two-statements"],
 )
 def test_bad_spine_is_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str, spine: object, expected: str
+    backend: mlops_kit.Backend,
+    unique: str,
+    orders_table: str,
+    per_customer: mlops_kit.FeatureView,
+    spine: object,
+    expected: str,
 ) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+    fs, view = backend.feature_store, per_customer
     with pytest.raises(InvalidInputError, match=re.escape(expected)):
         fs.generate_training_set(spine, [view], save_as=f"TRAIN_{unique}")  # type: ignore[arg-type]
     assert not backend.warehouse.table_exists(f"FEATURE_STORE.TRAIN_{unique}")
 
 
 def test_spine_missing_its_timestamp_column_is_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
+    backend: mlops_kit.Backend, unique: str, orders_table: str, customer: str
 ) -> None:
     fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
     view = fs.register_feature_view(
         f"RUN_{unique}", "v1", [f"CUST_{unique}"], _running_total(orders_table), timestamp_col="TS"
     )
@@ -492,11 +463,14 @@ def test_spine_missing_its_timestamp_column_is_refused(
     ids=["no-views", "views-string", "labels-string", "save-as-semicolon"],
 )
 def test_bad_training_set_arguments_are_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str, kwargs: dict[str, object], expected: str
+    backend: mlops_kit.Backend,
+    unique: str,
+    orders_table: str,
+    per_customer: mlops_kit.FeatureView,
+    kwargs: dict[str, object],
+    expected: str,
 ) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+    fs, view = backend.feature_store, per_customer
     arguments: dict[str, object] = {"feature_views": [view], **kwargs}
     with pytest.raises(InvalidInputError, match=re.escape(expected)):
         fs.generate_training_set("SELECT 'C1' AS CUSTOMER_ID, 1 AS LABEL", **arguments)  # type: ignore[arg-type]
@@ -517,11 +491,9 @@ def test_deleting_what_does_not_exist_is_not_found(backend: mlops_kit.Backend, u
 
 
 def test_saving_a_training_set_over_a_table_of_the_user_is_refused(
-    backend: mlops_kit.Backend, unique: str, orders_table: str
+    backend: mlops_kit.Backend, unique: str, orders_table: str, per_customer: mlops_kit.FeatureView
 ) -> None:
-    fs = backend.feature_store
-    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
-    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+    fs, view = backend.feature_store, per_customer
     with pytest.raises(AlreadyExistsError, match=orders_table):
         fs.generate_training_set("SELECT 'C1' AS CUSTOMER_ID", [view], save_as=orders_table)
     assert backend.warehouse.read_table(orders_table).columns.tolist() == ["CUSTOMER_ID", "TS", "AMOUNT"]

@@ -528,6 +528,11 @@ class FeatureStore(Boundary, abc.ABC):
 
 def _reading_query(value: object, argument: str, user: str) -> str:
     """One reading SQL statement (a trailing ``;`` dropped), the only kind a view or a spine may be."""
+    if type(value).__name__ == "DataFrame":  # pandas or Snowpark: rows, not a query
+        raise InvalidInputError(
+            f"{argument} must be a string (a SQL query), not a DataFrame: write the rows as a table "
+            "(backend.warehouse.write_table) and select from it"
+        )
     sql = statements.single(checks.text(value, argument))
     if not statements.is_reading(sql):
         raise InvalidInputError(

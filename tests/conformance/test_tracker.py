@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -237,7 +236,7 @@ def test_a_metric_that_is_not_a_number_is_rejected(backend: mlops_kit.Backend, u
     tracker.set_experiment(f"exp_{unique}")
     with tracker.start_run("numbers"):
         tracker.log_metrics({"int": 3, "numpy": np.float64(0.25)})
-        for value in ("0.5", None, [1.0], Decimal("0.5")):
+        for value in ("0.5", None, [1.0], {"v": 1}):
             with pytest.raises(InvalidInputError, match=r"metric 'f1' must be a number, not"):
                 tracker.log_batch(params={"p": 1}, metrics={"f1": value})  # type: ignore[dict-item]
     assert _logged(tracker, "numbers") == ({}, {"int": 3.0, "numpy": 0.25})
@@ -393,8 +392,9 @@ def test_names_with_quotes_or_semicolons_are_refused(backend: mlops_kit.Backend,
     for name in (f"x'; DROP SCHEMA EXPERIMENTS; --{unique}", f'q"{unique}', f"a b{unique}", "", None, 7):
         with pytest.raises(InvalidInputError, match="experiment"):
             tracker.set_experiment(name)  # type: ignore[arg-type]
-        with pytest.raises(InvalidInputError, match="experiment"):
-            tracker.list_runs(name)  # type: ignore[arg-type]
+        if name is not None:  # list_runs(None) lists the current experiment
+            with pytest.raises(InvalidInputError, match="experiment"):
+                tracker.list_runs(name)  # type: ignore[arg-type]
         with pytest.raises(InvalidInputError, match="run name"):
             tracker.start_run(name)  # type: ignore[arg-type]
     assert tracker.list_experiments() == before

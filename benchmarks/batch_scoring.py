@@ -29,7 +29,8 @@ def setup(args: dict[str, Any]) -> dict[str, Any]:
     from mlops_kit import connect
     from mlops_kit.examples import churn_data
     from mlops_kit.examples import churn_sql as sql
-    from mlops_kit.examples.churn_workflow import V2_PARAMS, xgb
+    from mlops_kit.examples.churn_ml import xgb
+    from mlops_kit.examples.churn_workflow import V2_PARAMS
 
     backend = connect("local")
     wh, fs = backend.warehouse, backend.feature_store

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._harness import SEED, Config, Result, finish, run_child, say, spawn
+from mlops_kit.connect import DEFAULT_DATABASE
 
 
 def check_kit(args: dict[str, Any]) -> dict[str, Any]:
@@ -21,7 +22,7 @@ def check_kit(args: dict[str, Any]) -> dict[str, Any]:
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
     from mlops_kit.examples import churn_workflow as lab
 
-    paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
+    paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
     problems = []
     con = duckdb.connect(str(paths.duckdb_file), read_only=True)
     tables = {f"{s}.{t}".upper() for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from benchmarks._harness import SEED, Config, Result, gib, median, run_child, say, secs
+from mlops_kit.connect import DEFAULT_DATABASE
 
 TARGET = 1.2
 FEATURE_VIEW_SQL = (
@@ -125,7 +126,7 @@ def run(cfg: Config) -> Result:
     if made.value["orders"] != feature_rows:
         raise RuntimeError(f"generator gave {made.value['orders']} orders, wanted {feature_rows}")
     k = run_child(cfg, "pit_join:kit", {"runs": runs}, home=home)
-    b = run_child(cfg, "pit_join:baseline", {"runs": runs, "db": str(home / "MLOPS_HOL_DB.duckdb")}, home=home)
+    b = run_child(cfg, "pit_join:baseline", {"runs": runs, "db": str(home / f"{DEFAULT_DATABASE}.duckdb")}, home=home)
     kt, bt, held = median(k.value["times"]), median(b.value["times"]), median(k.value["held_times"])
     same = k.value["digest"] == b.value["digest"]
     ratio = kt / bt

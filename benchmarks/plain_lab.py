@@ -64,17 +64,8 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
 
     from mlops_kit.examples import churn_data
     from mlops_kit.examples import churn_plots as plots
-    from mlops_kit.examples.churn_workflow import (
-        EXPERIMENT,
-        MODEL,
-        RUNS,
-        V2_PARAMS,
-        Split,
-        evaluate,
-        search_hyperparameters,
-        shap_values,
-        xgb,
-    )
+    from mlops_kit.examples.churn_ml import Split, evaluate, search_hyperparameters, shap_values, xgb
+    from mlops_kit.examples.churn_workflow import EXPERIMENT, MODEL, RUNS, V2_PARAMS
 
     use_mlflow = tracking == "mlflow"
     plots_dir = out / "plots"

@@ -28,14 +28,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    import numpy as np
     import pandas as pd
 
-    from mlops_kit import Backend, Run, TrainingSet
+    from mlops_kit import Backend, Run
 
 try:  # run as a script from a checkout, or imported as mlops_kit.examples
     from mlops_kit.examples import churn_plots as plots
     from mlops_kit.examples import churn_sql as sql
+    from mlops_kit.examples.churn_ml import (
+        LABEL,
+        Split,
+        dataset_info,
+        evaluate,
+        make_split,
+        search_hyperparameters,
+        shap_values,
+        xgb,
+    )
 except ImportError:  # pragma: no cover - the package is not installed
     sys.exit("mlops_kit is not installed: run `pip install -e '.[lab]'` from the repository first")
 
@@ -49,7 +58,6 @@ EXPERIMENT_RESULTS = "FEATURE_STORE.EXPERIMENT_RESULTS"
 MODEL = "CUSTOMER_CHURN_PREDICTOR"
 MODEL_LINEAGE = "MODEL_REGISTRY.MODEL_LINEAGE"
 CHURN_RISK = "ANALYTICS.CHURN_RISK_CUSTOMERS"
-LABEL = "IS_CHURNED"
 LAB_TABLES = (
     sql.CUSTOMERS,
     sql.ORDERS,
@@ -81,19 +89,6 @@ class Options:
     from_step: int = 0
     to_step: int = 5
     out_dir: Path = Path("mlops_lab_output")
-
-
-@dataclass
-class Split:
-    """The lab's 80/20 split of the training set, the same in every step that needs it."""
-
-    training_set: TrainingSet
-    features: tuple[str, ...]
-    x_train: pd.DataFrame
-    x_test: pd.DataFrame
-    y_train: pd.Series
-    y_test: pd.Series
-    ids_test: pd.Series
 
 
 @dataclass
@@ -287,92 +282,7 @@ def step2_features(lab: Lab) -> None:
     lab.note(f"training set {training_set.table} ({training_set.row_count:,} rows, from {FEATURE_VIEW} v2)")
 
 
-def make_split(training_set: TrainingSet, seed: int) -> Split:
-    from sklearn.model_selection import train_test_split
-
-    data = training_set.data
-    assert data is not None
-    data = data.sort_values("CUSTOMER_ID").reset_index(drop=True)  # engines return rows in any order
-    features = tuple(training_set.feature_columns)
-    # The features keep the training set's own types (counts are integers), so the model's signature
-    # accepts the feature store's rows as they are; only exact decimals (NUMBER(p, s) on Snowflake)
-    # become floats, which the models take.
-    x = data[list(features)].apply(lambda column: column.astype("float64") if column.dtype == object else column)
-    y = data[LABEL].astype("int64")
-    x_train, x_test, y_train, y_test, _, ids_test = train_test_split(
-        x, y, data["CUSTOMER_ID"], test_size=0.2, random_state=seed, stratify=y
-    )
-    return Split(training_set, features, x_train, x_test, y_train, y_test, ids_test)
-
-
 # Step 3: training.
-
-
-def xgb(params: dict[str, Any], seed: int, n_jobs: int = 1) -> Any:
-    """The lab's XGBoost classifier. One thread by default: on a few thousand rows more threads
-    gain nothing, and OpenMP threads on a busy machine spin (a 0.05 s fit took 17 s on 2 busy cores)."""
-    from xgboost import XGBClassifier
-
-    return XGBClassifier(**params, random_state=seed, n_jobs=n_jobs, eval_metric="logloss", tree_method="hist")
-
-
-def evaluate(model: Any, x: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
-    from sklearn import metrics
-
-    predicted = model.predict(x)
-    probability = model.predict_proba(x)[:, 1]
-    return {
-        "accuracy": float(metrics.accuracy_score(y, predicted)),
-        "precision": float(metrics.precision_score(y, predicted, zero_division=0)),
-        "recall": float(metrics.recall_score(y, predicted, zero_division=0)),
-        "f1_score": float(metrics.f1_score(y, predicted, zero_division=0)),
-        "roc_auc": float(metrics.roc_auc_score(y, probability)),
-        "confusion_matrix": metrics.confusion_matrix(y, predicted, labels=[0, 1]).tolist(),
-    }
-
-
-def search_hyperparameters(split: Split, seed: int) -> Any:
-    """RandomizedSearchCV as in the lab (5 candidates x 3 folds, F1), with a progress bar."""
-    import joblib
-    from scipy.stats import randint, uniform
-    from sklearn.metrics import f1_score
-    from sklearn.model_selection import RandomizedSearchCV
-    from tqdm.auto import tqdm
-
-    space = {
-        "max_depth": randint(3, 10),
-        "learning_rate": uniform(0.01, 0.29),
-        "n_estimators": randint(50, 300),
-        "min_child_weight": randint(1, 10),
-        "subsample": uniform(0.6, 0.4),
-        "colsample_bytree": uniform(0.6, 0.4),
-        "scale_pos_weight": uniform(1, 3),
-    }
-    # disable=None: a bar on a terminal only, so a log file gets no carriage-return frames
-    bar = tqdm(total=15, desc="  search: 5 candidates x 3 folds", unit="fit", file=sys.stdout, disable=None)
-
-    def f1_with_progress(estimator: Any, x: pd.DataFrame, y: pd.Series) -> float:
-        score = float(f1_score(y, estimator.predict(x)))
-        bar.update(1)
-        return score
-
-    search = RandomizedSearchCV(
-        xgb({}, seed, n_jobs=1), space, n_iter=5, cv=3, scoring=f1_with_progress, random_state=seed, n_jobs=-1
-    )
-    # Threads, not processes: XGBoost releases the GIL, and the progress bar sees every fold.
-    with joblib.parallel_config(backend="threading"):
-        search.fit(split.x_train, split.y_train)
-    bar.close()
-    return search
-
-
-def shap_values(model: Any, x: pd.DataFrame, seed: int) -> tuple[np.ndarray, pd.DataFrame, Any]:
-    """TreeExplainer on up to 500 training rows: (values, the rows, the explainer)."""
-    import shap
-
-    sample = x.sample(n=min(500, len(x)), random_state=seed)
-    explainer = shap.TreeExplainer(model)
-    return explainer.shap_values(sample), sample, explainer
 
 
 def step3_train(lab: Lab) -> None:
@@ -437,17 +347,6 @@ def step3_train(lab: Lab) -> None:
 
 
 # Step 4: experiment tracking.
-
-
-def dataset_info(split: Split) -> dict[str, Any]:
-    return {
-        "dataset_name": split.training_set.table,
-        "train_size": len(split.x_train),
-        "test_size": len(split.x_test),
-        "feature_count": len(split.features),
-        "train_churn_rate": round(float(split.y_train.mean()), 4),
-        "test_churn_rate": round(float(split.y_test.mean()), 4),
-    }
 
 
 def tracked_run(lab: Lab, run_name: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -247,7 +247,9 @@ def list_of(value: object, argument: str, kind: type[T]) -> list[T]:
         InvalidInputError: not a list or tuple, or an item of another type (the message gives its index).
     """
     if not isinstance(value, (list, tuple)):
-        raise InvalidInputError(f"{argument} must be a list of {kind.__name__}, not {_type_name(value)} {_shown(value)}")
+        raise InvalidInputError(
+            f"{argument} must be a list of {kind.__name__}, not {_type_name(value)} {_shown(value)}"
+        )
     for index, item in enumerate(value):
         instance_of(item, f"{argument}[{index}]", kind)
     return list(value)
@@ -257,3 +259,43 @@ def _unclean_path(path: str) -> bool:
     import posixpath
 
     return posixpath.normpath(path) != path or path == "." or path.startswith(("..", "/"))
+
+
+def model_metrics(value: object, argument: str, *, allow_empty: bool = False) -> dict[str, Any]:
+    """Metrics of a model version: names -> finite numbers, or JSON values (a confusion matrix).
+
+    Raises:
+        InvalidInputError: not a dict, empty (unless ``allow_empty``), a blank name, a bool, NaN or
+            an infinity (also inside a list), or a value JSON cannot hold.
+    """
+    import json
+
+    values = dict(mapping(value, argument))
+    if not values and not allow_empty:
+        raise InvalidInputError(f"{argument} is empty: give at least one metric")
+    checked: dict[str, Any] = {}
+    for key, item in values.items():
+        if not isinstance(key, str) or not key.strip():
+            raise InvalidInputError(f"{argument} has a metric named {_shown(key)}: names must be non-empty strings")
+        where = f"{argument}[{key!r}]"
+        if isinstance(item, bool) or _is_real(item):
+            checked[key] = finite_number(item, where)
+            continue
+        try:
+            json.dumps(item, allow_nan=False)
+        except ValueError as exc:
+            raise InvalidInputError(f"{where} holds NaN or an infinity: only finite numbers can be logged") from exc
+        except TypeError as exc:
+            raise InvalidInputError(
+                f"{where} must be a number or a JSON value (list, dict, string), not {_type_name(item)}"
+            ) from exc
+        checked[key] = item
+    return checked
+
+
+def path(value: object, argument: str, what: str = "a file") -> Path:
+    """A path argument (``str`` or ``Path``, not blank); whether it exists is the caller's check,
+    which can say more (a folder given for a file, a file that is not a CSV)."""
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise InvalidInputError(f"{argument} must be the path of {what}, not {_type_name(value)} {_shown(value)}")
+    return Path(value)

@@ -28,6 +28,10 @@ BACKENDS: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+#: The database every backend works in unless ``connect(..., database=...)`` names another: the
+#: lab's (LAB.md). The one definition; adapters, tests and benchmarks use this constant.
+DEFAULT_DATABASE = "MLOPS_HOL_DB"
+
 
 @dataclass
 class Backend:

@@ -10,7 +10,7 @@ import csv
 import io
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 from mlops_kit.errors import InvalidInputError
 
@@ -37,6 +37,7 @@ def read_csv_checked(path: str | Path, columns: Mapping[str, ColumnType], encodi
     """
     import pandas as pd
 
+    columns = checked_columns(columns)
     path = Path(path)
     _check_is_csv_file(path)
     try:
@@ -68,6 +69,33 @@ def read_csv_checked(path: str | Path, columns: Mapping[str, ColumnType], encodi
 
     typed = {name: _convert(path, raw[name], name, kind) for name, kind in wanted.items()}
     return pd.DataFrame(typed)
+
+
+def checked_columns(columns: object, argument: str = "columns") -> dict[str, ColumnType]:
+    """``columns`` (column name -> type) with canonical names, checked before any file is read.
+
+    Raises:
+        InvalidInputError: not a dict, empty, a name that is not an identifier, or an unknown type.
+    """
+    from mlops_kit import names
+
+    if not isinstance(columns, Mapping):
+        raise InvalidInputError(
+            f"{argument} must be a dict of column name -> type, not {type(columns).__name__}: "
+            "e.g. {'CUSTOMER_ID': 'string', 'SIGNUP': 'date'}"
+        )
+    if not columns:
+        raise InvalidInputError(f"{argument} is empty: declare every column of the file")
+    allowed = get_args(ColumnType)
+    checked: dict[str, ColumnType] = {}
+    for name, kind in columns.items():
+        canonical = names.identifier(name, f"column in {argument}")
+        if kind not in allowed:
+            raise InvalidInputError(f"{argument}: {canonical} has type {kind!r}; use one of {', '.join(allowed)}")
+        if canonical in checked:
+            raise InvalidInputError(f"{argument} declares {canonical} twice")
+        checked[canonical] = kind
+    return checked
 
 
 def _convert(path: Path, values: pd.Series, column: str, kind: ColumnType) -> pd.Series:

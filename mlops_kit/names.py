@@ -63,6 +63,12 @@ class TableName:
         parts = [self.database, self.schema, self.table] if self.database else [self.schema, self.table]
         return ".".join(parts)
 
+    def quoted(self) -> str:
+        """The name quoted part by part (``"PREP_DATA"."ORDER"``): the same object as ``qualified()``,
+        since every part is canonical, and safe where a part is a reserved word."""
+        parts = [self.database, self.schema, self.table] if self.database else [self.schema, self.table]
+        return ".".join(f'"{part}"' for part in parts)
+
     def __str__(self) -> str:
         return self.qualified()
 

@@ -62,15 +62,19 @@ def split(sql: str) -> list[str]:
     return statements
 
 
-def single(sql: str) -> str:
-    """The one statement of ``sql`` (a trailing ``;`` is fine).
+def single(sql: object, argument: str = "sql") -> str:
+    """The one statement of ``sql`` (a trailing ``;`` is fine); ``argument`` names it in messages.
 
     Raises:
-        InvalidInputError: no statement at all, or more than one; the message shows where each starts.
+        InvalidInputError: not a string, no statement at all (blank, only comments or ``;``), or
+            more than one; the message shows where each starts.
     """
+    if not isinstance(sql, str):
+        raise InvalidInputError(f"{argument} must be a string of SQL, not {type(sql).__name__}")
     statements = split(sql)
     if not statements:
-        raise InvalidInputError("no SQL statement given")
+        why = "is empty" if not sql.strip() else "holds only comments or ';'"
+        raise InvalidInputError(f"no SQL statement given: {argument} {why}")
     if len(statements) > 1:
         listed = " ".join(f"[{i}] {abbreviate(s)}" for i, s in enumerate(statements, 1))
         raise InvalidInputError(f"expected one SQL statement, got {len(statements)}: {listed}; run them one at a time")

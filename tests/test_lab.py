@@ -17,6 +17,7 @@ from lab_results import CUSTOMERS, SEED
 from mlflow.entities import ViewType
 
 import mlops_kit
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.examples import churn_sql, churn_workflow
 from mlops_kit.examples.churn_workflow import EXPERIMENT, FEATURE_VIEW, MODEL, Options
 
@@ -163,7 +164,7 @@ def test_the_sql_call_and_the_registry_agree(lab) -> None:  # noqa: ANN001
     data = backend.warehouse.read_table("FEATURE_STORE.TRAINING_DATASET_V1").sort_values("CUSTOMER_ID")
     features = ", ".join(churn_sql.FEATURES_V2)
     via_sql = backend.warehouse.query(
-        f"SELECT CUSTOMER_ID, MLOPS_HOL_DB.MODEL_REGISTRY.{MODEL}!PREDICT_PROBA({features})['output_feature_1'] AS P "
+        f"SELECT CUSTOMER_ID, {DEFAULT_DATABASE}.MODEL_REGISTRY.{MODEL}!PREDICT_PROBA({features})['output_feature_1'] AS P "
         "FROM FEATURE_STORE.TRAINING_DATASET_V1 ORDER BY CUSTOMER_ID"
     )
     via_registry = backend.registry.predict(

@@ -17,14 +17,14 @@ from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE, MlflowConnectio
 from mlops_kit.adapters.local.registry import LocalRegistry
 from mlops_kit.adapters.local.tracker import LocalTracker
 from mlops_kit.adapters.local.warehouse import LocalWarehouse
-from mlops_kit.connect import Backend
+from mlops_kit.connect import DEFAULT_DATABASE, Backend
 
 __all__ = ["LocalFeatureStore", "LocalRegistry", "LocalTracker", "LocalWarehouse", "connect_local"]
 
 
 def connect_local(
     home: str | Path | None = None,
-    database: str = "MLOPS_HOL_DB",
+    database: str = DEFAULT_DATABASE,
     feature_store_schema: str = "FEATURE_STORE",
     lock_timeout: float | None = None,
 ) -> Backend:

@@ -28,11 +28,13 @@ the ``@operation`` functions at the end of this file. Loading a model for predic
 too: the worker hands back the model object (an XGBoost or scikit-learn estimator).
 
 Crash safety. A (re-)registration first creates the new version marked pending (the tag
-``mlops_kit.pending``, which every read skips), then deletes the version it replaces, then moves the
-aliases to it and drops the mark. A process killed anywhere in between leaves either the old version
-(and a pending one, dropped later) or the pending new one (finished later): the next registry write
-on that model, in any process, finishes or undoes what a dead process left, and deletes logged
-models no version uses.
+``mlops_kit.pending``, which every read skips), then deletes the version it replaces; the core then
+writes the version's lineage record (``mlops_kit/records/model_versions.py``), and only then are
+the aliases moved to it and the mark dropped (``commit``). So a visible version always has its
+record. A process killed anywhere before the commit leaves a pending version of a dead process:
+the next registry write on that model, in any process, deletes it (and logged models no version
+uses). A killed overwrite may so leave the version missing, never half-written; the rerun
+registers it again.
 """
 
 from __future__ import annotations
@@ -46,21 +48,20 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit import names
+from mlops_kit import clock, names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
 from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
-from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
+from mlops_kit.errors import AlreadyExistsError, NotFoundError
 from mlops_kit.processes import ProcessOwner
-from mlops_kit.registry import PredictFunction, Registry, output_columns
-from mlops_kit.types import FeatureViewRef, Model, ModelVersion, Run, RunRef, TrainingSet
+from mlops_kit.registry import PREDICT_FUNCTIONS, Registration, Registry
+from mlops_kit.types import Model, ModelVersion
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -91,26 +92,17 @@ def version_alias(version: str) -> str:
     return VERSION_ALIAS_PREFIX + version.replace("$", "-")
 
 
-@dataclass(frozen=True)
-class _Pending:
-    """What a registration in progress records on its new version."""
+def _pending_mark(owner: ProcessOwner) -> str:
+    """The value of the pending tag: which process is registering the version."""
+    return json.dumps({"owner": owner.to_text()})
 
-    owner: ProcessOwner | None
-    make_default: bool
 
-    def to_text(self) -> str:
-        return json.dumps({"owner": self.owner.to_text() if self.owner else None, "make_default": self.make_default})
-
-    @classmethod
-    def from_text(cls, text: str) -> _Pending:
-        try:
-            data = json.loads(text)
-            return cls(ProcessOwner.from_text(data.get("owner")), bool(data.get("make_default")))
-        except (ValueError, TypeError, AttributeError):
-            return cls(None, False)
-
-    def abandoned(self) -> bool:
-        return self.owner is None or self.owner.is_gone()
+def _pending_abandoned(mark: str) -> bool:
+    """Whether the process that marked a version pending is gone (or the mark is unreadable)."""
+    try:
+        return _abandoned(json.loads(mark).get("owner"))
+    except (ValueError, TypeError, AttributeError):
+        return True
 
 
 class LocalRegistry(LocalErrorKinds, Registry):
@@ -123,123 +115,87 @@ class LocalRegistry(LocalErrorKinds, Registry):
         """MLflow's own client on this store, in this process (imports MLflow here)."""
         return self._mlflow.client
 
-    def log_model(
-        self,
-        model_name: str,
-        version: str,
-        model: Any,
-        *,
-        sample_input: pd.DataFrame,
-        metrics: Mapping[str, Any] | None = None,
-        comment: str = "",
-        run: Run | None = None,
-        training_set: TrainingSet | None = None,
-        overwrite: bool = False,
-    ) -> ModelVersion:
-        name = names.identifier(model_name, "model")
-        kit_version = names.model_version(version)
-        if sample_input is None or len(sample_input) == 0:
-            raise InvalidInputError(f"model {name} {kit_version}: sample_input must have at least one row")
-        if not hasattr(model, "predict"):
-            raise InvalidInputError(f"model {name} {kit_version}: {type(model).__name__} has no predict method")
-        lineage = None
-        if training_set is not None:
-            lineage = ([[r.name, r.version] for r in training_set.feature_views], training_set.table)
-        self._mlflow.call(
-            "register",
-            name,
-            kit_version,
-            model,
-            sample_input,
-            dict(metrics or {}),
-            comment,
-            (run.run_id, dict(run.params)) if run is not None else None,
-            lineage,
-            overwrite,
-            self._mlflow.experiment_id,
-        )
-        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
-        return self.get_version(name, kit_version)
+    # Primitives (see mlops_kit/registry.py).
 
-    def list_models(self) -> list[Model]:
+    def _list_models(self) -> list[Model]:
         records = self._mlflow.records()
         models = []
         for registered in records.models():
             versions = self._versions(records, registered.name)
             default = next((v.version for v in versions if v.is_default), None)
             models.append(Model(registered.name, tuple(v.version for v in versions), default, registered.description))
-        return sorted(models, key=lambda m: m.name)
+        return models
 
-    def list_versions(self, model_name: str) -> list[ModelVersion]:
+    def _list_versions(self, name: str) -> list[ModelVersion]:
         records = self._mlflow.records()
-        return self._versions(records, self._require_model(model_name, records))
+        if records.model(name) is None:
+            raise NotFoundError(f"model {name} is not registered")
+        return self._versions(records, name)
 
-    def get_version(self, model_name: str, version: str) -> ModelVersion:
-        records = self._mlflow.records()
-        name = self._require_model(model_name, records)
-        kit_version = names.model_version(version)
-        for found in self._versions(records, name):
-            if found.version == kit_version:
-                return found
-        raise NotFoundError(f"model {name} has no version {kit_version}")
+    def _register(self, registration: Registration) -> _Handle:
+        r = registration
+        lineage = r.lineage
+        number, model_id = self._mlflow.call(
+            "register",
+            r.model_name,
+            r.version,
+            r.model,
+            r.sample_input,
+            r.metrics,
+            r.comment,
+            (r.run.run_id, dict(r.run.params)) if r.run is not None else None,
+            ([[ref.name, ref.version] for ref in lineage.feature_views], lineage.training_set),
+            r.replaces,
+            self._mlflow.experiment_id,
+        )
+        self._forget_loaded(r.model_name)
+        return _Handle(r.model_name, number, r.version, r.make_default, model_id)
 
-    def set_default(self, model_name: str, version: str) -> str | None:
-        records = self._mlflow.records()
-        name = self._require_model(model_name, records)
-        target = _find_version(records.versions(name), name, names.model_version(version))
-        previous = next((v.version for v in self._versions(records, name) if v.is_default), None)
+    def _commit(self, handle: _Handle) -> None:
+        self._mlflow.call("commit", handle.name, handle.number, handle.version, handle.make_default, handle.model_id)
+
+    def _discard(self, handle: _Handle) -> None:
+        self._mlflow.call("discard", handle.name, handle.number)
+
+    def _set_default(self, name: str, version: str) -> None:
+        target = _find_version(self._mlflow.records().versions(name), name, version)
         self._mlflow.call("set_alias", name, DEFAULT_ALIAS, target.number)
-        return previous
 
-    def predict(
-        self,
-        model_name: str,
-        df: pd.DataFrame,
-        *,
-        version: str | None = None,
-        function: PredictFunction = "predict",
-    ) -> pd.DataFrame:
-        import pandas as pd
+    def _set_metrics(self, name: str, version: str, metrics: dict[str, Any]) -> None:
+        self._mlflow.call("set_metrics", name, version, metrics)
 
-        mv, logged = self._resolve(model_name, version)
-        features = json.loads(logged.tags.get(_FEATURES, "[]"))
-        missing = [c for c in features if c not in df.columns]
-        if missing:
-            raise InvalidInputError(
-                f"model {mv.name} {_kit_name(mv)} needs columns {missing} that the input lacks "
-                f"(it has {list(df.columns)})"
-            )
-        out = self._predict_array(mv, logged, df[features] if features else df, function)
-        return pd.DataFrame(out, index=df.index, columns=output_columns(out.shape[1]))
+    def _functions(self, name: str, version: str) -> list[str]:
+        model = self._load(*self._resolve(name, version))
+        return [f for f in PREDICT_FUNCTIONS if callable(getattr(model, f, None))]
 
-    def load_model(self, model_name: str, version: str | None = None) -> Any:
-        return self._load(*self._resolve(model_name, version))
+    def _predict(self, name: str, version: str, frame: pd.DataFrame, function: str) -> Any:
+        return self._predict_array(*self._resolve(name, version), frame, function)
 
-    def set_metrics(self, model_name: str, version: str, metrics: Mapping[str, Any]) -> None:
-        name = self._require_model(model_name)
-        self._mlflow.call("set_metrics", name, names.model_version(version), dict(metrics))
+    def _load_model(self, name: str, version: str) -> Any:
+        return self._load(*self._resolve(name, version))
 
-    def delete_version(self, model_name: str, version: str) -> None:
-        name = self._require_model(model_name)
-        self._mlflow.call("delete_version", name, names.model_version(version))
-        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
+    def _delete_version(self, name: str, version: str) -> None:
+        self._mlflow.call("delete_version", name, version)
+        self._forget_loaded(name)
 
-    def delete_model(self, model_name: str) -> None:
-        name = self._require_model(model_name)
+    def _delete_model(self, name: str) -> None:
         self._mlflow.call("delete_model", name)
-        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
-
-    def _run_params(self, version: ModelVersion) -> dict[str, str]:
-        records = self._mlflow.records()
-        mv = _find_version(records.versions(version.model), version.model, version.version)
-        model_id = logged_model_id(mv.source)
-        logged = records.logged_model(model_id) if model_id else None
-        return dict(logged.params) if logged else {}
+        self._forget_loaded(name)
 
     def sql_function(self, call: ModelCall) -> SqlModelFunction:
         """How the warehouse runs this model inside a DuckDB query."""
-        mv, logged = self._resolve(call.model, call.version)
-        function: PredictFunction = "predict_proba" if call.function == "PREDICT_PROBA" else "predict"
+        name = names.identifier(call.model, "model")
+        if call.version is None:
+            versions = self._list_versions_of(name)
+            default = next((v.version for v in versions if v.is_default), None)
+            if default is None:
+                raise NotFoundError(
+                    f"model {name} has no default version: name one (WITH M AS MODEL {name} VERSION V1)"
+                )
+            mv, logged = self._resolve(name, default)
+        else:
+            mv, logged = self._resolve(name, names.identifier(call.version, "version"))
+        function = "predict_proba" if call.function == "PREDICT_PROBA" else "predict"
         width = int(logged.tags.get(_CLASSES, "2")) if function == "predict_proba" else 1
         return SqlModelFunction(
             feature_names=tuple(json.loads(logged.tags.get(_FEATURES, "[]"))),
@@ -250,51 +206,29 @@ class LocalRegistry(LocalErrorKinds, Registry):
 
     # Internals.
 
+    def _forget_loaded(self, name: str) -> None:
+        self._loaded = {k: v for k, v in self._loaded.items() if k[0] != name}
+
     def _versions(self, records: RecordSource, name: str) -> list[ModelVersion]:
         default = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
         versions = [mv for mv in records.versions(name) if _PENDING not in mv.tags]
-        runs = records.run_names(mv.run_id for mv in versions if mv.run_id)
         logged = records.logged_models(m for m in (logged_model_id(mv.source) for mv in versions) if m)
-        return [
-            _version(mv, default, logged.get(logged_model_id(mv.source) or ""), runs.get(mv.run_id or "", ("", "")))
-            for mv in versions
-        ]
+        return [_version(mv, default, logged.get(logged_model_id(mv.source) or "")) for mv in versions]
 
-    def _require_model(self, model_name: str, records: RecordSource | None = None) -> str:
-        name = names.identifier(model_name, "model")
-        if (records or self._mlflow.records()).model(name) is None:
-            raise NotFoundError(f"model {name} is not registered")
-        return name
-
-    def _resolve(self, model_name: str, version: str | None) -> tuple[VersionRecord, LoggedModelRecord]:
+    def _resolve(self, name: str, version: str) -> tuple[VersionRecord, LoggedModelRecord]:
         records = self._mlflow.records()
-        name = self._require_model(model_name, records)
-        versions = records.versions(name)
-        if version is not None:
-            mv = _find_version(versions, name, names.model_version(version))
-        else:
-            number = (records.model(name) or _NO_MODEL).aliases.get(DEFAULT_ALIAS)
-            found = next((v for v in versions if v.number == number), None)
-            if found is None:
-                raise NotFoundError(f"model {name} has no default version: name one, or call set_default")
-            mv = found
+        mv = _find_version(records.versions(name), name, version)
         model_id = logged_model_id(mv.source)
         logged = records.logged_model(model_id) if model_id else None
         if logged is None:
-            raise NotFoundError(f"model {name} {_kit_name(mv)} has no logged model with its files (source {mv.source})")
+            raise NotFoundError(f"model {name} {version} has no logged model with its files (source {mv.source})")
         return mv, logged
 
-    def _predict_array(
-        self, mv: VersionRecord, logged: LoggedModelRecord, frame: pd.DataFrame, function: PredictFunction
-    ) -> Any:
+    def _predict_array(self, mv: VersionRecord, logged: LoggedModelRecord, frame: pd.DataFrame, function: str) -> Any:
         import numpy as np
 
         model = self._load(mv, logged)
-        if function == "predict_proba":
-            if not hasattr(model, "predict_proba"):
-                raise InvalidInputError(f"model {mv.name} {_kit_name(mv)} has no predict_proba")
-            return np.asarray(model.predict_proba(frame))
-        return np.asarray(model.predict(frame)).reshape(len(frame), -1)
+        return np.asarray(getattr(model, function)(frame)).reshape(len(frame), -1)
 
     def _load(self, mv: VersionRecord, logged: LoggedModelRecord) -> Any:
         """The stored model, loaded by MLflow's flavor in the worker, which hands the object back."""
@@ -304,6 +238,17 @@ class LocalRegistry(LocalErrorKinds, Registry):
                 "load_model", logged.tags.get(_FLAVOR, "sklearn"), logged.artifact_location
             )
         return self._loaded[key]
+
+
+@dataclass(frozen=True)
+class _Handle:
+    """A registration that ``_register`` left pending, for ``_commit`` or ``_discard``."""
+
+    name: str
+    number: str
+    version: str
+    make_default: bool
+    model_id: str | None
 
 
 class _Writes:
@@ -323,31 +268,32 @@ class _Writes:
         metrics: dict[str, Any],
         comment: str,
         run: tuple[str, dict[str, str]] | None,
-        lineage: tuple[list[list[str]], str | None] | None,
-        overwrite: bool,
+        lineage: tuple[list[list[str]], str | None],
+        replace: bool,
         current_experiment: str | None,
-    ) -> None:
+    ) -> tuple[str, str]:
+        """Register ``kit_version`` pending (hidden from reads) and delete the version it replaces;
+        ``commit`` makes it visible. Returns (MLflow version number, LoggedModel id).
 
+        On failure nothing new is kept; a failure after the old version was deleted leaves the
+        version missing (the core's rule for a failed overwrite) rather than half-written.
+        """
         model_metrics, tag_metrics = _split_metrics(metrics, with_run=run is not None)
         aliases = self.aliases(name)  # None: the model is not registered yet
-        versions = self.heal(name, aliases or {})
-        if versions is None:  # the heal changed something: read again
-            aliases, versions = self.aliases(name), self.versions(name)
+        versions = self.heal(name)
         existing = next((v for v in versions if _PENDING not in v.tags and _kit_name(v) == kit_version), None)
-        if existing is not None and not overwrite:
+        if existing is not None and not replace:  # registered by another process since the core looked
             raise AlreadyExistsError(
                 f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
             )
-        default = (aliases or {}).get(DEFAULT_ALIAS)
-        make_default = default is None or (existing is not None and default == existing.number)
         tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
-        if lineage is not None:
-            tags[_FEATURE_VIEWS] = json.dumps(lineage[0])
-            if lineage[1]:
-                tags[_TRAINING_SET] = lineage[1]
-        tags[_PENDING] = _Pending(self.owner, make_default).to_text()
+        # Lineage as tags too, for MLflow UI users; the kit reads its record table (mlops_kit/records/).
+        tags[_FEATURE_VIEWS] = json.dumps(lineage[0])
+        if lineage[1]:
+            tags[_TRAINING_SET] = lineage[1]
+        tags[_PENDING] = _pending_mark(self.owner)
 
-        created_model = replaced = False
+        created_model = False
         model_id: str | None = None
         number: str | None = None
         try:
@@ -368,17 +314,10 @@ class _Writes:
             ).version
             if existing is not None:
                 self.delete(existing)
-                replaced = True
-            self.commit(name, number, kit_version, make_default, model_id)
-        except Exception as exc:
-            if not replaced:
-                self.undo(name, created_model, model_id, number)
-                if isinstance(exc, MlopsKitError):
-                    raise
-                raise MlopsKitError(f"registering {name} {kit_version} failed, nothing was kept: {exc}") from exc
-            with contextlib.suppress(Exception):  # the old version is gone: finish the new one, not lose both
-                self.commit(name, number, kit_version, make_default, model_id)  # type: ignore[arg-type]
-            raise MlopsKitError(f"replacing {name} {kit_version} did not finish cleanly: {exc}") from exc
+        except BaseException:
+            self.undo(name, created_model, model_id, number)
+            raise
+        return number, model_id
 
     def log_logged_model(
         self,
@@ -416,7 +355,9 @@ class _Writes:
         with warnings.catch_warnings():
             # MLflow hints that integer columns cannot hold missing values; a feature store's
             # integer features have none (its joins fill them), so the hint would only alarm.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+            warnings.filterwarnings(
+                "ignore", message="Hint: Inferred schema contains integer column", category=UserWarning
+            )
             signature = infer_signature(sample_input, model.predict(sample_input))
         folder = Path(tempfile.mkdtemp(prefix="mlops_kit_model_"))
         try:
@@ -483,22 +424,19 @@ class _Writes:
         if make_default:
             self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
         if model_id:  # as mlflow.register_model records it: the LoggedModel page links its version
-            self.client.set_logged_model_tags(model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])})
+            self.client.set_logged_model_tags(
+                model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])}
+            )
         self.client.delete_model_version_tag(name, number, _PENDING)
 
     def delete_version(self, name: str, kit_version: str) -> None:
-        self.heal(name, self.aliases(name) or {})
+        self.heal(name)
         mv = self.find(name, kit_version, missing_ok=False)
         assert mv is not None
-        others = [v for v in self.versions(name) if _PENDING not in v.tags and v.number != mv.number]
-        if (self.aliases(name) or {}).get(DEFAULT_ALIAS) == mv.number and others:
-            raise InvalidInputError(
-                f"{_kit_name(mv)} is the default version of {name}: make another version the default first"
-            )
         self.delete(mv)
 
     def delete_model(self, name: str) -> None:
-        self.heal(name, self.aliases(name) or {})
+        self.heal(name)
         model_ids = [m for m in (logged_model_id(v.source) for v in self.versions(name)) if m]
         self.claim(model_ids)
         self.client.delete_registered_model(name)
@@ -519,34 +457,19 @@ class _Writes:
             with contextlib.suppress(Exception):  # a model already gone needs no claim
                 self.client.set_logged_model_tags(model_id, {_OWNER: self.owner.to_text()})
 
-    def heal(self, name: str, aliases: dict[str, str]) -> list[VersionRecord] | None:
-        """Finish or undo what killed processes left on model ``name`` (see the module docstring).
-
-        Returns the versions of ``name`` when nothing needed repair, else None (read them again).
-        """
+    def heal(self, name: str) -> list[VersionRecord]:
+        """Undo what killed processes left on model ``name`` (see the module docstring): a pending
+        version of a process that is gone was never committed, so its lineage record may be missing;
+        it is deleted (the registration that made it is rerun). Returns the versions of ``name``."""
         versions = self.versions(name)
-        committed = {_kit_name(v) for v in versions if _PENDING not in v.tags}
-        changed = False
-        for mv in versions:
-            if _PENDING not in mv.tags:
-                continue
-            pending = _Pending.from_text(mv.tags[_PENDING])
-            if not pending.abandoned():
-                continue  # its process is still registering it
-            changed = True
-            kit_version = mv.tags.get(_VERSION, f"V{mv.number}")
-            if kit_version in committed:
-                self.delete(mv)  # killed before the old version was deleted: the old one stays
-            else:  # killed after: finish
-                make_default = pending.make_default or aliases.get(DEFAULT_ALIAS) is None
-                self.commit(name, mv.number, kit_version, make_default, logged_model_id(mv.source))
-                committed.add(kit_version)
-                if make_default:
-                    aliases = {**aliases, DEFAULT_ALIAS: mv.number}
-        if changed:
+        abandoned = [mv for mv in versions if _PENDING in mv.tags and _pending_abandoned(mv.tags[_PENDING])]
+        for mv in abandoned:
+            self.delete(mv)
+        if abandoned:
             versions = self.versions(name)
-        changed |= self.purge_orphans(name, {logged_model_id(v.source) for v in versions})
-        return None if changed else versions
+        if self.purge_orphans(name, {logged_model_id(v.source) for v in versions}):
+            versions = self.versions(name)
+        return versions
 
     def purge_orphans(self, name: str, used: set[str | None]) -> bool:
         """Delete the logged models of ``name`` no version uses, left by processes that are gone."""
@@ -605,8 +528,23 @@ class _Writes:
 
 
 @operation
-def register(session: Session, *args: Any) -> None:
-    _Writes(session).register(*args)
+def register(session: Session, *args: Any) -> tuple[str, str]:
+    return _Writes(session).register(*args)
+
+
+@operation
+def commit(
+    session: Session, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None
+) -> None:
+    _Writes(session).commit(name, number, kit_version, make_default, model_id)
+
+
+@operation
+def discard(session: Session, name: str, number: str) -> None:
+    writes = _Writes(session)
+    pending = next((v for v in writes.versions(name) if v.number == number), None)
+    if pending is not None:
+        writes.delete(pending)
 
 
 @operation
@@ -673,13 +611,9 @@ def _split_metrics(metrics: Mapping[str, Any], *, with_run: bool) -> tuple[dict[
     return numeric, other
 
 
-def _version(
-    mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None, run_names: tuple[str, str]
-) -> ModelVersion:
-    """A kit version; ``run_names`` are the experiment and run of its run ("" when it is gone)."""
-    tags = mv.tags
-    run = RunRef(run_names[0], run_names[1], mv.run_id) if mv.run_id else None
-    metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)}
+def _version(mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None) -> ModelVersion:
+    """A kit version with what MLflow keeps (the core adds the lineage from its records)."""
+    metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in mv.tags.items() if k.startswith(_METRIC)}
     if logged is not None:
         metrics.update(logged.metrics)
     return ModelVersion(
@@ -688,11 +622,7 @@ def _version(
         comment=mv.description,
         metrics=metrics,
         is_default=default_number == mv.number,
-        run=run,
-        training_set=tags.get(_TRAINING_SET),
-        feature_views=tuple(FeatureViewRef(n, v) for n, v in json.loads(tags.get(_FEATURE_VIEWS, "[]"))),
-        feature_names=tuple(json.loads(logged.tags.get(_FEATURES, "[]"))) if logged else (),
-        created_at=datetime.fromtimestamp(mv.created_ms / 1000) if mv.created_ms else None,
+        created_at=clock.from_epoch_millis(mv.created_ms),
     )
 
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mlops_kit import names, statements
+from mlops_kit import names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.locks import (
     Busy,
@@ -27,15 +27,9 @@ from mlops_kit.adapters.local.locks import (
     wait_until_free,
 )
 from mlops_kit.adapters.local.sql import ModelCall, extract_model_calls, quote, to_duckdb
-from mlops_kit.errors import (
-    AlreadyExistsError,
-    BackendUnavailableError,
-    InvalidInputError,
-    MlopsKitError,
-    NotFoundError,
-    StoreLockedError,
-)
-from mlops_kit.warehouse import Warehouse, WriteMode
+from mlops_kit.boundary import first_line
+from mlops_kit.errors import BackendUnavailableError, InvalidInputError, MlopsKitError, StoreLockedError
+from mlops_kit.warehouse import TableState, TableWrite, Warehouse, WriteMode
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -62,6 +56,8 @@ ModelFunctionResolver = Callable[[ModelCall], SqlModelFunction]
 
 class LocalWarehouse(LocalErrorKinds, Warehouse):
     """Tables and SQL in ``<home>/<DATABASE>.duckdb``."""
+
+    supports_atomic_write_tables = True
 
     def __init__(
         self,
@@ -105,79 +101,6 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
         with self._opened(read_only=False) as con, _in_transaction(con):
             yield con
 
-    def create_schemas(self, schemas: Iterable[str]) -> None:
-        canonical = [names.identifier(s, "schema") for s in schemas]
-        with self.transaction() as con:
-            for schema in canonical:
-                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
-
-    def query(self, sql: str) -> pd.DataFrame:
-        duck_sql, calls = self._prepare(statements.single(sql))
-        with self.connection() as con, self._model_functions(con, calls):
-            return _run(con, duck_sql, sql, fetch=True)
-
-    def execute(self, sql: str) -> None:
-        duck_sql, calls = self._prepare(sql)
-        with self.transaction() as con, self._model_functions(con, calls):
-            _run(con, duck_sql, sql, fetch=False)
-
-    def create_table_as(self, table: str, sql: str) -> int:
-        target = self._table(table)
-        duck_sql, calls = self._prepare(sql)
-        with self.transaction() as con, self._model_functions(con, calls):
-            _run(con, f"CREATE OR REPLACE TABLE {target} AS {duck_sql}", sql, fetch=False)
-            return con.execute(f"SELECT COUNT(*) FROM {target}").fetchall()[0][0]
-
-    def write_table(self, table: str, df: pd.DataFrame, mode: WriteMode = "overwrite") -> int:
-        return self.write_tables({table: df}, mode)[table]
-
-    def write_tables(self, frames: Mapping[str, pd.DataFrame], mode: WriteMode = "overwrite") -> dict[str, int]:
-        """Every table in one DuckDB transaction: a failure, or a kill, leaves all of them as they were."""
-        import duckdb
-
-        if mode not in ("overwrite", "append", "error"):
-            raise InvalidInputError(f"write mode {mode!r} is not one of overwrite, append, error")
-        prepared = []
-        for table, df in frames.items():
-            frame = df.rename(columns={c: names.identifier(str(c), f"column of {table}") for c in df.columns})
-            if frame.columns.duplicated().any():
-                dupes = sorted(set(frame.columns[frame.columns.duplicated()]))
-                raise InvalidInputError(f"{table}: columns {dupes} appear twice once upper-cased")
-            prepared.append((table, names.table_name(table), self._table(table), frame))
-        targets = [str(name) for _, name, _, _ in prepared]
-        if len(set(targets)) != len(targets):
-            raise InvalidInputError(f"a table is named twice in one write: {sorted(frames)}")
-        with self.transaction() as con:  # the checks and the writes see the same state
-            for table, name, target, frame in prepared:
-                exists = _check_write(con, table, name, frame, mode)
-                con.register("__mlops_kit_frame", frame)
-                try:
-                    if mode == "append" and exists:
-                        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __mlops_kit_frame")
-                    else:
-                        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __mlops_kit_frame")
-                except Exception as exc:
-                    raise InvalidInputError(f"could not write {table}: {_first_line(exc)}") from exc
-                finally:
-                    # After a failed statement the transaction is aborted and this fails too, hiding the
-                    # cause; the rollback drops the registration anyway.
-                    with contextlib.suppress(duckdb.Error):
-                        con.unregister("__mlops_kit_frame")
-        return {table: len(frame) for table, _, _, frame in prepared}
-
-    def list_tables(self, schema: str) -> list[str]:
-        with self.connection() as con:
-            rows = con.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_catalog = current_database() AND upper(table_schema) = ? ORDER BY 1",
-                [names.identifier(schema, "schema")],
-            ).fetchall()
-        return [r[0] for r in rows]
-
-    def drop_table(self, table: str) -> bool:
-        name = names.table_name(table)
-        return self.drop_object(name.schema, name.table)
-
     def drop_object(self, schema: str, object_name: str) -> bool:
         """Drop a table or view named ``object_name`` (may hold ``$``, as feature views do)."""
         with self.transaction() as con:
@@ -188,21 +111,72 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
             con.execute(f"DROP {kind} {quote(schema)}.{quote(object_name)}")
         return True
 
-    def drop_schema(self, schema: str) -> bool:
-        canonical = names.identifier(schema, "schema")
+    # The primitives of the Warehouse interface (mlops_kit/warehouse.py).
+
+    def _create_schemas(self, schemas: Sequence[str]) -> None:
         with self.transaction() as con:
-            found = _schema_exists(con, canonical)
+            for schema in schemas:
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+
+    def _query(self, statement: str) -> pd.DataFrame:
+        duck_sql, calls = self._prepare(statement)
+        with self.connection() as con, self._model_functions(con, calls):
+            return _run(con, duck_sql).df()
+
+    def _execute(self, statement: str) -> None:
+        duck_sql, calls = self._prepare(statement)
+        with self.transaction() as con, self._model_functions(con, calls):
+            _run(con, duck_sql).fetchall()
+
+    def _create_table_as(self, table: names.TableName, query: str) -> int:
+        target = _duck_name(table)
+        duck_sql, calls = self._prepare(query)
+        with self.transaction() as con, self._model_functions(con, calls):
+            _run(con, f"CREATE OR REPLACE TABLE {target} AS {duck_sql}")
+            return con.execute(f"SELECT COUNT(*) FROM {target}").fetchall()[0][0]
+
+    def _write_tables(self, writes: Sequence[TableWrite], mode: WriteMode) -> None:
+        """Every table in one DuckDB transaction: a failure, or a kill, leaves all of them as they were."""
+        import duckdb
+
+        with self.transaction() as con:  # the checks and the writes see the same state
+            for write in writes:
+                name = write.table
+                columns = _columns(con, name.schema, name.table) if _object_type(con, name.schema, name.table) else None
+                self.check_write(write, mode, TableState(_schema_exists(con, name.schema), columns))
+                target = _duck_name(name)
+                con.register("__mlops_kit_frame", write.frame)
+                try:
+                    if mode == "append" and columns is not None:
+                        con.execute(f"INSERT INTO {target} BY NAME SELECT * FROM __mlops_kit_frame")
+                    else:
+                        con.execute(f"CREATE OR REPLACE TABLE {target} AS SELECT * FROM __mlops_kit_frame")
+                finally:
+                    # After a failed statement the transaction is aborted and this fails too, hiding the
+                    # cause; the rollback drops the registration anyway.
+                    with contextlib.suppress(duckdb.Error):
+                        con.unregister("__mlops_kit_frame")
+
+    def _list_tables(self, schema: str) -> list[str]:
+        with self.connection() as con:
+            rows = con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = current_database() AND upper(table_schema) = ?",
+                [schema],
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def _drop_table(self, table: names.TableName) -> bool:
+        return self.drop_object(table.schema, table.table)
+
+    def _drop_schema(self, schema: str) -> bool:
+        with self.transaction() as con:
+            found = _schema_exists(con, schema)
             if found:
-                con.execute(f"DROP SCHEMA {quote(canonical)} CASCADE")
+                con.execute(f"DROP SCHEMA {quote(schema)} CASCADE")
         return found
 
     # Internals.
-
-    def _table(self, table: str) -> str:
-        name = names.table_name(table)
-        if name.database and name.database != self.database:
-            raise InvalidInputError(f"table {table} is in database {name.database}, not {self.database}")
-        return f"{quote(name.schema)}.{quote(name.table)}"
 
     @contextlib.contextmanager
     def _opened(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -306,32 +280,6 @@ def _object_type(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> str 
     return rows[0][0] if rows else None
 
 
-def _check_write(
-    con: duckdb.DuckDBPyConnection, table: str, name: names.TableName, frame: pd.DataFrame, mode: WriteMode
-) -> bool:
-    """Refuse a write that cannot land, saying why (a failed statement only says the transaction aborted);
-    returns whether the table exists."""
-    if not _schema_exists(con, name.schema):
-        raise InvalidInputError(
-            f"could not write {table}: schema {name.schema} does not exist "
-            f"(create it first: warehouse.create_schemas([{name.schema!r}]))"
-        )
-    exists = _object_type(con, name.schema, name.table) is not None
-    if mode == "error" and exists:
-        raise AlreadyExistsError(f"table {table} already exists")
-    if mode == "append" and exists:
-        columns = _columns(con, name.schema, name.table)
-        given = list(frame.columns)
-        if {c.upper() for c in columns} != set(given):
-            missing = [c for c in columns if c.upper() not in given]
-            extra = [c for c in given if c not in {c.upper() for c in columns}]
-            raise InvalidInputError(
-                f"cannot append to {table}: the table has columns {columns}, the frame has {given} "
-                f"(missing from the frame: {missing}; not in the table: {extra})"
-            )
-    return exists
-
-
 def _schema_exists(con: duckdb.DuckDBPyConnection, schema: str) -> bool:
     rows = con.execute(
         "SELECT 1 FROM information_schema.schemata WHERE catalog_name = current_database() AND upper(schema_name) = ?",
@@ -388,25 +336,23 @@ def _refuse_foreign_file(file: Path) -> None:
 
 def _unusable(file: Path, exc: Exception) -> BackendUnavailableError:
     return BackendUnavailableError(
-        f"cannot open the DuckDB database {file}: {_first_line(exc)}. If it is damaged, move it away (the kit "
+        f"cannot open the DuckDB database {file}: {first_line(exc)}. If it is damaged, move it away (the kit "
         "creates a fresh one) or restore it from a copy; if it is not writable, check its permissions"
     )
 
 
-def _run(con: duckdb.DuckDBPyConnection, duck_sql: str, original: str, *, fetch: bool) -> Any:
+def _run(con: duckdb.DuckDBPyConnection, duck_sql: str) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     try:
-        result = con.execute(duck_sql)
-        return result.df() if fetch else result.fetchall()
-    except duckdb.CatalogException as exc:
-        raise NotFoundError(f"{_first_line(exc)}\n  in: {original.strip()[:300]}") from exc
+        return con.execute(duck_sql)
     except duckdb.Error as exc:
+        # A model function's own kit error (a model that refuses its input) reaches us wrapped.
         if isinstance(exc.__cause__, MlopsKitError):
             raise exc.__cause__ from exc
-        raise InvalidInputError(f"{_first_line(exc)}\n  in: {original.strip()[:300]}") from exc
+        raise
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+def _duck_name(table: names.TableName) -> str:
+    """``"SCHEMA"."TABLE"`` (the database is the one open)."""
+    return f"{quote(table.schema)}.{quote(table.table)}"

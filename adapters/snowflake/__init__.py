@@ -14,7 +14,7 @@ from mlops_kit.adapters.snowflake.registry import SnowflakeRegistry
 from mlops_kit.adapters.snowflake.session import create_session, live_connection_configured
 from mlops_kit.adapters.snowflake.tracker import SnowflakeTracker
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
-from mlops_kit.connect import Backend
+from mlops_kit.connect import DEFAULT_DATABASE, Backend
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -33,7 +33,7 @@ def connect_snowflake(
     *,
     connection_name: str | None = None,
     session: Session | None = None,
-    database: str = "MLOPS_HOL_DB",
+    database: str = DEFAULT_DATABASE,
     warehouse: str | None = None,
     role: str | None = None,
     feature_store_schema: str = "FEATURE_STORE",

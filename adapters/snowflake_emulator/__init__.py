@@ -23,6 +23,7 @@ from mlops_kit import names
 from mlops_kit.adapters.snowflake_emulator.account import EmulatedAccount
 from mlops_kit.adapters.snowflake_emulator.server import EmulatorServer
 from mlops_kit.adapters.snowflake_emulator.statements import Router
+from mlops_kit.connect import DEFAULT_DATABASE
 
 if TYPE_CHECKING:
     from snowflake.snowpark import Session
@@ -140,7 +141,7 @@ def stop_emulator(emulator: Emulator) -> None:
 def connect_snowflake_emulator(
     *,
     home: str | os.PathLike[str] | None = None,
-    database: str = "MLOPS_HOL_DB",
+    database: str = DEFAULT_DATABASE,
     lock_timeout: float | None = None,
     **options: Any,
 ) -> Backend:

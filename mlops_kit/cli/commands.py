@@ -283,7 +283,7 @@ def sql(statement: str, write: bool, backend: str, fmt: Format) -> None:
 
     if statement == "-":
         statement = sys.stdin.read()
-    single = statements.single(statement)
+    single = statements.single(statement, "SQL")
     if not write and not statements.is_reading(single):  # checked before connecting
         kind = statements.kind(single) or "this statement"
         raise click.UsageError(f"{kind} changes data and mlops-kit sql is read-only: add --write to run it")

@@ -32,8 +32,9 @@ def serve(host: str, port: int, *, open_browser: bool = False, verbose: bool = F
     """Run the UI until Ctrl-C; returns the server's exit code (0 after Ctrl-C)."""
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
     from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE
+    from mlops_kit.connect import DEFAULT_DATABASE
 
-    paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
+    paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
     _require_free_port(host, port)
     command = [
         sys.executable, "-m", "mlflow", "server",

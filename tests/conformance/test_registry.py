@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from sklearn.linear_model import LogisticRegression
 from xgboost import XGBClassifier
 
 import mlops_kit
-from mlops_kit import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
+from mlops_kit import AlreadyExistsError, InvalidInputError, NotFoundError
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +133,7 @@ def test_a_failed_registration_leaves_nothing(backend: mlops_kit.Backend, unique
             raise TypeError("cannot be saved")
 
     broken = Unpicklable().fit(features, labels)
-    with pytest.raises(MlopsKitError):
+    with pytest.raises(InvalidInputError, match="model"):
         backend.registry.log_model(f"BROKEN_{unique}", "v1", broken, sample_input=features.head())
     assert all(m.name != f"BROKEN_{unique}" for m in backend.registry.list_models())
 
@@ -198,3 +200,243 @@ def test_models_callable_from_sql_agree_with_predict(
         f"FROM {table} ORDER BY ROW_ID"
     )
     np.testing.assert_allclose(named["P"].to_numpy(), logistic.predict_proba(features)[:, 1], rtol=1e-6)
+
+
+# Divergence 5 (issue 12): a model that cannot be registered is the same kit error on every backend,
+# raised before anything is written: the versions are as they were, a failed overwrite keeps the old one.
+
+
+class _NoPredict:
+    """An object with no predict method."""
+
+
+class _BrokenPredict(LogisticRegression):
+    def predict(self, X):  # noqa: ANN001, ANN201, N803
+        raise RuntimeError("predict is broken")
+
+
+BAD_MODELS = {
+    "no predict method": lambda features, labels: _NoPredict(),
+    "unfitted": lambda features, labels: LogisticRegression(),
+    "predict fails": lambda features, labels: _BrokenPredict().fit(features, labels),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_MODELS))
+def test_a_model_that_cannot_be_registered_changes_nothing(
+    backend: mlops_kit.Backend, unique: str, data, models, bad: str
+) -> None:  # noqa: ANN001, E501
+    registry = backend.registry
+    features, labels = data
+    name = f"M_{unique}"
+    registry.log_model(name, "v1", models[1], sample_input=features.head())
+    model = BAD_MODELS[bad](features, labels)
+    for version, overwrite in (("v2", False), ("v1", True)):
+        with pytest.raises(InvalidInputError, match="model"):
+            registry.log_model(name, version, model, sample_input=features.head(), overwrite=overwrite)
+    assert [(v.version, v.is_default) for v in registry.list_versions(name)] == [("V1", True)]
+    np.testing.assert_array_equal(registry.predict(name, features)["output_feature_0"], models[1].predict(features))
+
+
+# Divergence 6 (issue 12): created_at is timezone-aware UTC on every backend.
+
+
+def test_created_at_is_utc(backend: mlops_kit.Backend, unique: str, data, models) -> None:  # noqa: ANN001
+    features, _ = data
+    before = datetime.now(timezone.utc)
+    mv = backend.registry.log_model(f"M_{unique}", "v1", models[0], sample_input=features.head())
+    for created in (mv.created_at, backend.registry.get_lineage(f"M_{unique}", "v1").created_at):
+        assert created is not None and created.tzinfo is not None and created.utcoffset() == timedelta(0)
+        assert abs(created - before) < timedelta(minutes=5)
+
+
+def test_lineage_records_have_one_schema(backend: mlops_kit.Backend, unique: str, data, models) -> None:  # noqa: ANN001
+    """Lineage lives in the kit's record table, the same columns and types on every backend."""
+    features, _ = data
+    backend.registry.log_model(f"M_{unique}", "v1", models[0], sample_input=features.head())
+    described = backend.warehouse.query(
+        "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = 'MODEL_REGISTRY' "
+        "AND TABLE_NAME = 'MLOPS_KIT_VERSION_LINEAGE' ORDER BY ORDINAL_POSITION"
+    )
+    assert list(described["COLUMN_NAME"]) == [
+        "MODEL_NAME", "VERSION_NAME", "RUN_EXPERIMENT", "RUN_NAME", "RUN_ID", "PARAMS",
+        "TRAINING_SET", "FEATURE_VIEWS", "FEATURE_NAMES", "CREATED_AT",
+    ]  # fmt: skip
+    rows = backend.warehouse.query(
+        f"SELECT VERSION_NAME, FEATURE_NAMES FROM MODEL_REGISTRY.MLOPS_KIT_VERSION_LINEAGE WHERE MODEL_NAME = 'M_{unique}'"
+    )
+    assert rows.to_dict("records") == [{"VERSION_NAME": "V1", "FEATURE_NAMES": '["RECENCY", "ORDERS"]'}]
+
+
+# Issue 10: bad input to the registry. Each case: the kit's error naming the argument, nothing written.
+
+
+def _model_names(registry: mlops_kit.Registry) -> list[str]:
+    return [m.name for m in registry.list_models()]
+
+
+@pytest.mark.parametrize(
+    ("argument", "kwargs"),
+    [
+        ("sample_input", {"sample_input": np.zeros((3, 2))}),
+        ("sample_input", {"sample_input": None}),
+        ("sample_input", {"sample_input": "RECENCY,ORDERS"}),
+        ("sample_input", {"sample_input": pd.DataFrame(index=range(3))}),
+        ("metrics", {"metrics": {"f1": float("nan")}}),
+        ("metrics", {"metrics": {"f1": float("inf")}}),
+        ("metrics", {"metrics": {"f1": True}}),
+        ("metrics", {"metrics": [("f1", 0.5)]}),
+        ("metrics", {"metrics": {"": 0.5}}),
+        ("metrics", {"metrics": {"curve": [0.1, float("nan")]}}),
+        ("comment", {"comment": 42}),
+        ("overwrite", {"overwrite": "yes"}),
+        ("run", {"run": "BASELINE"}),
+        ("training_set", {"training_set": "FEATURE_STORE.TS"}),
+    ],
+)
+def test_log_model_refuses_bad_arguments(
+    backend: mlops_kit.Backend, unique: str, data, models, argument: str, kwargs
+) -> None:  # noqa: ANN001, E501
+    features, _ = data
+    arguments = {"sample_input": features.head(), **kwargs}
+    with pytest.raises(InvalidInputError, match=argument):
+        backend.registry.log_model(f"M_{unique}", "v1", models[0], **arguments)
+    assert f"M_{unique}" not in _model_names(backend.registry)
+
+
+def test_a_numpy_sample_input_says_to_pass_a_dataframe(backend: mlops_kit.Backend, unique: str, models) -> None:  # noqa: ANN001
+    with pytest.raises(InvalidInputError, match=r"sample_input must be a pandas DataFrame.*columns"):
+        backend.registry.log_model(f"M_{unique}", "v1", models[0], sample_input=np.zeros((3, 2)))
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [["RECENCY", "ORDERS", "EXTRA"], ["RECENCY"], ["ORDERS", "RECENCY"], ["RECENCY", "ORDERS", "ORDERS"]],
+)
+def test_a_sample_input_whose_columns_the_model_does_not_have_is_refused(
+    backend: mlops_kit.Backend, unique: str, data, models, columns
+) -> None:  # noqa: ANN001, E501
+    features, _ = data
+    sample = features.assign(EXTRA=1.0).head()
+    sample = pd.concat([sample[c] for c in columns], axis=1)
+    registry = backend.registry
+    registry.log_model(f"M_{unique}", "v1", models[0], sample_input=features.head())
+    with pytest.raises(InvalidInputError, match="sample_input"):
+        registry.log_model(f"M_{unique}", "v2", models[0], sample_input=sample)
+    assert [v.version for v in registry.list_versions(f"M_{unique}")] == ["V1"]
+
+
+@pytest.mark.parametrize(
+    ("argument", "model_name", "version"),
+    [
+        ("model_name", "churn'; DROP TABLE X; --", "v1"),
+        ("model_name", 'churn"model', "v1"),
+        ("model_name", "", "v1"),
+        ("model_name", None, "v1"),
+        ("version", "M", "1.0"),
+        ("version", "M", "v 1"),
+        ("version", "M", "v1;drop"),
+        ("version", "M", ""),
+        ("version", "M", 1),
+    ],
+)
+def test_bad_model_and_version_names(
+    backend: mlops_kit.Backend, unique: str, data, models, argument, model_name, version
+) -> None:  # noqa: ANN001, E501
+    features, _ = data
+    before = _model_names(backend.registry)
+    name = f"{model_name}_{unique}" if model_name == "M" else model_name
+    with pytest.raises(InvalidInputError, match=argument):
+        backend.registry.log_model(name, version, models[0], sample_input=features.head())
+    assert _model_names(backend.registry) == before
+    for call in (backend.registry.list_versions, backend.registry.delete_model):
+        if argument == "model_name":
+            with pytest.raises(InvalidInputError, match="model_name"):
+                call(name)
+
+
+@pytest.fixture
+def registered(backend: mlops_kit.Backend, unique: str, data, models) -> str:  # noqa: ANN001
+    """A model with two versions, V1 the default (XGBoost) and V2 (logistic regression)."""
+    features, _ = data
+    name = f"R_{unique}"
+    backend.registry.log_model(name, "v1", models[0], sample_input=features.head(), metrics={"f1": 0.5})
+    backend.registry.log_model(name, "v2", models[1], sample_input=features.head())
+    return name
+
+
+def test_bad_predict_calls(backend: mlops_kit.Backend, registered: str, data) -> None:  # noqa: ANN001
+    registry = backend.registry
+    features, _ = data
+    with pytest.raises(InvalidInputError, match="df must be a pandas DataFrame"):
+        registry.predict(registered, None)
+    with pytest.raises(InvalidInputError, match="df must be a pandas DataFrame"):
+        registry.predict(registered, features.to_numpy())
+    with pytest.raises(InvalidInputError, match=r"df has no rows"):
+        registry.predict(registered, features.head(0))
+    with pytest.raises(InvalidInputError, match=r"function 'transform'.*'predict', 'predict_proba'"):
+        registry.predict(registered, features, function="transform")
+    with pytest.raises(InvalidInputError, match=r"df lacks.*ORDERS"):
+        registry.predict(registered, features[["RECENCY"]])
+    with pytest.raises(InvalidInputError, match="version"):
+        registry.predict(registered, features, version="v 1")
+    with pytest.raises(NotFoundError, match="V9"):
+        registry.predict(registered, features, version="v9")
+    # extra columns are ignored and the column order does not matter: the model's features are picked by name
+    shuffled = features.assign(CUSTOMER_ID="C1")[["CUSTOMER_ID", "ORDERS", "RECENCY"]]
+    pd.testing.assert_frame_equal(registry.predict(registered, shuffled), registry.predict(registered, features))
+
+
+def test_bad_metrics_leave_the_metrics_as_they_were(backend: mlops_kit.Backend, registered: str) -> None:
+    registry = backend.registry
+    for metrics in (
+        {"f1": float("inf")},
+        {"f1": float("nan")},
+        {"ok": 0.1, "f1": float("-inf")},
+        {"f1": True},
+        None,
+        {},
+    ):
+        with pytest.raises(InvalidInputError, match="metrics"):
+            registry.set_metrics(registered, "v1", metrics)
+    assert registry.get_metrics(registered, "v1") == {"f1": 0.5}
+    with pytest.raises(NotFoundError, match="V9"):
+        registry.set_metrics(registered, "v9", {"f1": 0.1})
+
+
+def test_missing_models_and_versions_are_not_found(backend: mlops_kit.Backend, registered: str, unique: str) -> None:
+    registry = backend.registry
+    missing_model = f"NOPE_{unique}"
+    for call in (
+        lambda: registry.get_version(missing_model, "v1"),
+        lambda: registry.get_default(missing_model),
+        lambda: registry.delete_model(missing_model),
+        lambda: registry.delete_version(missing_model, "v1"),
+        lambda: registry.set_default(missing_model, "v1"),
+        lambda: registry.load_model(missing_model),
+        lambda: registry.get_lineage(missing_model, "v1"),
+        lambda: registry.compare_versions(missing_model),
+    ):
+        with pytest.raises(NotFoundError, match=missing_model.upper()):
+            call()
+    for call in (
+        lambda: registry.get_version(registered, "v9"),
+        lambda: registry.delete_version(registered, "v9"),
+        lambda: registry.set_default(registered, "v9"),
+        lambda: registry.load_model(registered, "v9"),
+        lambda: registry.get_lineage(registered, "v9"),
+        lambda: registry.get_metrics(registered, "v9"),
+    ):
+        with pytest.raises(NotFoundError, match="V9"):
+            call()
+    assert [(v.version, v.is_default) for v in registry.list_versions(registered)] == [("V1", True), ("V2", False)]
+
+
+def test_deleting_the_last_version_deletes_the_model(backend: mlops_kit.Backend, unique: str, data, models) -> None:  # noqa: ANN001
+    features, _ = data
+    registry = backend.registry
+    registry.log_model(f"M_{unique}", "v1", models[0], sample_input=features.head())
+    registry.delete_version(f"M_{unique}", "v1")
+    assert f"M_{unique}" not in _model_names(registry)
+    with pytest.raises(NotFoundError):
+        registry.list_versions(f"M_{unique}")

@@ -202,3 +202,289 @@ def test_show_tables_lists_the_schema(backend: mlops_kit.Backend, unique: str) -
     everything = backend.warehouse.query("SHOW TABLES IN DATABASE")  # bare SHOW TABLES: the current schema's
     assert {"ORDERS", "OTHER"} <= set(everything["name"])
     backend.warehouse.drop_schema(f"SHOWN_{unique}")
+
+
+# Bad input (issue 10): each case gets a kit error naming the argument, table or column, and the
+# warehouse is left as it was (no new table in the schema).
+
+
+def _unchanged(backend: mlops_kit.Backend, before: list[str], schema: str = "PREP_DATA") -> None:
+    assert backend.warehouse.list_tables(schema) == before
+
+
+@pytest.mark.parametrize(
+    ("sql", "message"),
+    [
+        (None, "sql must be a string of SQL, not NoneType"),
+        (42, "sql must be a string of SQL, not int"),
+        ("", "no SQL statement given: sql is empty"),
+        ("   \n\t", "no SQL statement given: sql is empty"),
+        ("-- only a comment", "no SQL statement given: sql holds only comments"),
+    ],
+    ids=["none", "number", "empty", "whitespace", "comment"],
+)
+def test_query_without_sql_names_the_argument(backend: mlops_kit.Backend, sql: object, message: str) -> None:
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.query(sql)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.execute(sql)  # type: ignore[arg-type]
+    _unchanged(backend, before)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "DROP TABLE {t}",
+        "DELETE FROM {t}",
+        "INSERT INTO {t} VALUES (2)",
+        "CREATE TABLE {t}_COPY AS SELECT * FROM {t}",
+        "WITH X AS (SELECT 1) DELETE FROM {t}",
+    ],
+    ids=["drop", "delete", "insert", "create", "with-delete"],
+)
+def test_query_only_reads_and_points_to_execute(backend: mlops_kit.Backend, unique: str, statement: str) -> None:
+    table = f"PREP_DATA.READS_{unique}"
+    backend.warehouse.write_table(table, pd.DataFrame({"A": [1]}))
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match=r"query\(\) only reads.*execute\(\)"):
+        backend.warehouse.query(statement.format(t=table))
+    _unchanged(backend, before)
+    assert backend.warehouse.read_table(table)["A"].tolist() == [1]
+
+
+def test_query_only_reads_inside_a_held_connection(backend: mlops_kit.Backend, unique: str) -> None:
+    table = f"PREP_DATA.HELD_{unique}"
+    backend.warehouse.write_table(table, pd.DataFrame({"A": [1]}))
+    with backend.exclusive(f"test_{unique}"), pytest.raises(InvalidInputError, match="execute"):
+        backend.warehouse.query(f"DELETE FROM {table}")
+    assert backend.warehouse.read_table(table)["A"].tolist() == [1]
+
+
+def test_execute_runs_exactly_one_statement(backend: mlops_kit.Backend, unique: str) -> None:
+    table = f"PREP_DATA.ONE_{unique}"
+    backend.warehouse.write_table(table, pd.DataFrame({"A": [1]}))
+    with pytest.raises(InvalidInputError, match="expected one SQL statement, got 2"):
+        backend.warehouse.execute(f"DELETE FROM {table}; DROP TABLE {table}")
+    assert backend.warehouse.read_table(table)["A"].tolist() == [1]
+
+
+def test_create_table_as_takes_one_query(backend: mlops_kit.Backend, unique: str) -> None:
+    keep, target = f"PREP_DATA.KEEP_{unique}", f"PREP_DATA.CTAS_{unique}"
+    backend.warehouse.write_table(keep, pd.DataFrame({"A": [1]}))
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match="expected one SQL statement, got 2"):
+        backend.warehouse.create_table_as(target, f"SELECT 1 AS A; DROP TABLE {keep}")
+    with pytest.raises(InvalidInputError, match=r"sql must be a query.*not DELETE"):
+        backend.warehouse.create_table_as(target, f"DELETE FROM {keep}")
+    with pytest.raises(InvalidInputError, match="no SQL statement given: sql is empty"):
+        backend.warehouse.create_table_as(target, "")
+    _unchanged(backend, before)
+    assert backend.warehouse.read_table(keep)["A"].tolist() == [1]
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ("numpy", "must be a pandas DataFrame, not numpy.ndarray: wrap it"),
+        ("dict", "must be a pandas DataFrame, not dict"),
+        (None, "must be a pandas DataFrame, not NoneType"),
+        ("no-columns", "has no columns"),
+        ("int-columns", r"column 0 of PREP_DATA\.BADFRAME_\w+ is not a string"),
+        ("duplicate", r"PREP_DATA\.BADFRAME_\w+ has the column A twice"),
+        ("case-duplicate", r"PREP_DATA\.BADFRAME_\w+ has the column AMOUNT twice .*amount, Amount"),
+        ("quoted-column", r"column of PREP_DATA\.BADFRAME_\w+ 'a\"b' is not a plain identifier"),
+        ("semicolon-column", r"column of PREP_DATA\.BADFRAME_\w+ 'A; DROP TABLE X' is not a plain identifier"),
+        ("empty-column-name", r"column of PREP_DATA\.BADFRAME_\w+ '' is not a plain identifier"),
+        ("multiindex-columns", r"column \('A', 'B'\) of PREP_DATA\.BADFRAME_\w+ is not a string"),
+    ],
+)
+def test_write_table_refuses_a_bad_frame(backend: mlops_kit.Backend, unique: str, frame: object, message: str) -> None:
+    import numpy as np
+
+    frames = {
+        "numpy": np.array([[1, 2]]),
+        "dict": {"A": [1]},
+        None: None,
+        "no-columns": pd.DataFrame(),
+        "int-columns": pd.DataFrame(np.array([[1, 2]])),
+        "duplicate": pd.DataFrame([[1, 2]], columns=["A", "A"]),
+        "case-duplicate": pd.DataFrame([[1, 2]], columns=["amount", "Amount"]),
+        "quoted-column": pd.DataFrame({'a"b': [1]}),
+        "semicolon-column": pd.DataFrame({"A; DROP TABLE X": [1]}),
+        "empty-column-name": pd.DataFrame({"": [1]}),
+        "multiindex-columns": pd.DataFrame([[1]], columns=pd.MultiIndex.from_tuples([("A", "B")])),
+    }
+    table = f"PREP_DATA.BADFRAME_{unique}"
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match=message) as one:
+        backend.warehouse.write_table(table, frames[frame])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=message) as many:
+        backend.warehouse.write_tables({f"PREP_DATA.OK_{unique}": pd.DataFrame({"A": [1]}), table: frames[frame]})
+    if message.startswith(("must", "has")):  # about the frame itself: the argument is named
+        assert str(one.value).startswith(f"df {message[:8]}")
+        assert str(many.value).startswith(f"the frame for {table} {message[:8]}")
+    _unchanged(backend, before)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ("PREP_DATA.T'; DROP TABLE X; --", "is not a plain identifier"),
+        ('PREP_DATA."T"', "is not a plain identifier"),
+        ("PREP_DATA.T;", "is not a plain identifier"),
+        ("T", "needs a schema"),
+        ("PREP_DATA.", "is not a plain identifier"),
+        (None, "table name None is empty"),
+        (42, "table name 42"),
+        ("OTHER_DB.PREP_DATA.T", "is in database OTHER_DB"),
+        ("PREP_DATA.TÄBLE", "is not a plain identifier"),
+        ("PREP_DATA." + "T" * 256, "is not a plain identifier"),
+    ],
+    ids=["injection", "quoted", "semicolon", "no-schema", "empty-part", "none", "number", "other-database", "non-ascii",
+         "too-long"],  # fmt: skip
+)
+def test_bad_table_names_name_the_table(backend: mlops_kit.Backend, table: object, message: str) -> None:
+    before = backend.warehouse.list_tables("PREP_DATA")
+    frame = pd.DataFrame({"A": [1]})
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.write_table(table, frame)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.create_table_as(table, "SELECT 1 AS A")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.drop_table(table)  # type: ignore[arg-type]
+    _unchanged(backend, before)
+
+
+@pytest.mark.parametrize("mode", ["replace", "OVERWRITE", "", None, True])
+def test_an_unknown_write_mode_is_refused(backend: mlops_kit.Backend, unique: str, mode: object) -> None:
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match="mode must be one of 'overwrite', 'append', 'error'"):
+        backend.warehouse.write_table(f"PREP_DATA.MODE_{unique}", pd.DataFrame({"A": [1]}), mode=mode)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInputError, match="mode must be one of"):
+        backend.warehouse.write_tables({f"PREP_DATA.MODE_{unique}": pd.DataFrame({"A": [1]})}, mode=mode)  # type: ignore[arg-type]
+    _unchanged(backend, before)
+
+
+@pytest.mark.parametrize(
+    ("frames", "message"),
+    [
+        ({}, "frames is empty: give at least one table"),
+        (None, "frames must be a dict"),
+        ([("PREP_DATA.T", None)], "frames must be a dict"),
+        ({42: pd.DataFrame({"A": [1]})}, "table name 42 must be a string, not int"),
+        ("dupes", r"frames names PREP_DATA\.TWICE_\w+ twice \(as 'PREP_DATA\.TWICE_\w+' and 'prep_data\.twice_\w+'\)"),
+    ],
+    ids=["empty", "none", "list", "number-key", "same-table-twice"],
+)
+def test_write_tables_refuses_bad_frames(backend: mlops_kit.Backend, unique: str, frames: object, message: str) -> None:
+    if frames == "dupes":
+        frames = {f"PREP_DATA.TWICE_{unique}": pd.DataFrame({"A": [1]}), f"prep_data.twice_{unique}": pd.DataFrame({"A": [2]})}
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.write_tables(frames)  # type: ignore[arg-type]
+    _unchanged(backend, before)
+
+
+def test_write_into_a_missing_schema_names_it(backend: mlops_kit.Backend, unique: str) -> None:
+    with pytest.raises(InvalidInputError, match=rf"schema NOWHERE_{unique} does not exist.*create_schemas"):
+        backend.warehouse.write_table(f"NOWHERE_{unique}.T", pd.DataFrame({"A": [1]}))
+    assert backend.warehouse.list_tables(f"NOWHERE_{unique}") == []
+
+
+def test_append_with_other_columns_names_them_and_keeps_the_rows(backend: mlops_kit.Backend, unique: str) -> None:
+    table = f"PREP_DATA.APPEND_{unique}"
+    backend.warehouse.write_table(table, pd.DataFrame({"A": [1], "B": ["x"]}))
+    with pytest.raises(InvalidInputError, match=r"cannot append to .*missing from the frame: \['B'\]; not in the table: \['C'\]"):
+        backend.warehouse.write_table(table, pd.DataFrame({"A": [2], "C": ["y"]}), mode="append")
+    assert backend.warehouse.read_table(table).to_dict("records") == [{"A": 1, "B": "x"}]
+
+
+@pytest.mark.parametrize("many", [False, True], ids=["write_table", "write_tables"])
+def test_append_matches_columns_by_name_not_position(backend: mlops_kit.Backend, unique: str, many: bool) -> None:
+    table = f"PREP_DATA.BYNAME_{unique}"
+    backend.warehouse.write_table(table, pd.DataFrame({"A": [1], "B": ["x"]}))
+    swapped = pd.DataFrame({"b": ["y"], "a": [2]})
+    if many:
+        backend.warehouse.write_tables({table: swapped}, mode="append")
+    else:
+        backend.warehouse.write_table(table, swapped, mode="append")
+    rows = backend.warehouse.query(f"SELECT A, B FROM {table} ORDER BY A")
+    assert rows.to_dict("records") == [{"A": 1, "B": "x"}, {"A": 2, "B": "y"}]
+
+
+@pytest.mark.parametrize(
+    ("schemas", "message"),
+    [
+        ("PREP_DATA", "schemas must be a list of names, not the string 'PREP_DATA'"),
+        (None, "schemas must be a list of names"),
+        (["OK_SCHEMA", "BAD; DROP"], "schema in schemas 'BAD; DROP' is not a plain identifier"),
+        (["OK_SCHEMA", "ok_schema"], "schemas names OK_SCHEMA more than once"),
+    ],
+    ids=["string", "none", "injection", "twice"],
+)
+def test_create_schemas_refuses_bad_names(backend: mlops_kit.Backend, schemas: object, message: str) -> None:
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.create_schemas(schemas)  # type: ignore[arg-type]
+    assert backend.warehouse.drop_schema("OK_SCHEMA") is False  # checked before any schema is made
+
+
+@pytest.mark.parametrize("schema", ["", None, "A;B", "PREP_DATA.X"])
+def test_schema_arguments_are_identifiers(backend: mlops_kit.Backend, schema: object) -> None:
+    for method in (backend.warehouse.list_tables, backend.warehouse.drop_schema):
+        with pytest.raises(InvalidInputError, match="schema"):
+            method(schema)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("path", "columns", "message"),
+    [
+        (None, COLUMNS, "path must be the path of a CSV file, not NoneType"),
+        ("", COLUMNS, "path must be the path of a CSV file"),
+        (42, COLUMNS, "path must be the path of a CSV file, not int"),
+        ("ok", None, "columns must be a dict of column name -> type"),
+        ("ok", {}, "columns is empty"),
+        ("ok", {"CUSTOMER_ID": "text"}, "columns: CUSTOMER_ID has type 'text'; use one of"),
+        ("ok", {"CUSTOMER ID": "string"}, "column in columns 'CUSTOMER ID' is not a plain identifier"),
+    ],
+    ids=["none", "empty", "number", "no-columns", "empty-columns", "unknown-type", "bad-column"],
+)
+def test_load_csv_refuses_bad_arguments(
+    backend: mlops_kit.Backend, unique: str, tmp_path: Path, path: object, columns: object, message: str
+) -> None:
+    good = tmp_path / "c.csv"
+    good.write_text("customer_id,signup,amount,visits\nC1,2023-01-02,10.5,3\n")
+    before = backend.warehouse.list_tables("PREP_DATA")
+    with pytest.raises(InvalidInputError, match=message):
+        backend.warehouse.load_csv(f"PREP_DATA.LOAD_{unique}", good if path == "ok" else path, columns)  # type: ignore[arg-type]
+    _unchanged(backend, before)
+
+
+def test_load_csv_checks_the_table_name_before_reading(backend: mlops_kit.Backend, tmp_path: Path) -> None:
+    with pytest.raises(InvalidInputError, match="is not a plain identifier"):
+        backend.warehouse.load_csv("PREP_DATA.X;Y", tmp_path / "missing.csv", COLUMNS)
+
+
+def test_an_empty_frame_with_columns_writes_an_empty_table(backend: mlops_kit.Backend, unique: str) -> None:
+    table = f"PREP_DATA.EMPTY_{unique}"
+    assert backend.warehouse.write_table(table, pd.DataFrame({"A": pd.Series([], dtype="int64")})) == 0
+    assert backend.warehouse.table_exists(table)
+    assert len(backend.warehouse.read_table(table)) == 0
+
+
+def test_reserved_words_as_table_and_column_names(backend: mlops_kit.Backend, unique: str) -> None:
+    # ORDER and SELECT are reserved in Snowflake's SQL: the kit's own SQL quotes its (canonical) names.
+    backend.warehouse.create_schemas([f"RESERVED_{unique}"])
+    table = f"RESERVED_{unique}.ORDER"
+    backend.warehouse.write_table(table, pd.DataFrame({"select": [1], "B": ["x"]}))
+    backend.warehouse.write_tables({table: pd.DataFrame({"B": ["y"], "SELECT": [2]})}, mode="append")
+    assert backend.warehouse.read_table(table).sort_values("SELECT").to_dict("records") == [
+        {"SELECT": 1, "B": "x"},
+        {"SELECT": 2, "B": "y"},
+    ]
+    quoted = f'RESERVED_{unique}."ORDER"'  # the user's own SQL quotes a reserved name, as on Snowflake
+    assert backend.warehouse.create_table_as(f"RESERVED_{unique}.GROUP", f"SELECT * FROM {quoted}") == 2
+    assert backend.warehouse.table_exists(table)
+    assert backend.warehouse.drop_table(table) is True
+    assert backend.warehouse.drop_table(f"RESERVED_{unique}.GROUP") is True
+    assert backend.warehouse.drop_schema(f"RESERVED_{unique}") is True

@@ -16,7 +16,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-DATABASE_FILE = "MLOPS_HOL_DB.duckdb"
+from mlops_kit.connect import DEFAULT_DATABASE
+
+DATABASE_FILE = f"{DEFAULT_DATABASE}.duckdb"
 
 
 @contextlib.contextmanager

@@ -1,5 +1,8 @@
 """A re-registration killed (SIGKILL) at each step leaves a registry that the next registration repairs.
 
+What a kill may leave: the old V1 (killed before it was deleted) or no V1 (killed after, before the
+new one was committed), never a half-written V1; the pending new one is deleted by the next write.
+
 A child process re-registers V1 of a model that has V1 (the default) and V2, and is killed at one
 step of it: the MlflowClient call of that step (or the kit's purge) kills the process instead. Then
 the registration is run again, as a lab rerun does, and the registry must hold V1 and V2 once each,
@@ -8,13 +11,16 @@ V1 the new model and still the default, every alias in place, and one logged mod
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from lab_processes import child_env
 from sklearn.linear_model import LogisticRegression
 
@@ -35,10 +41,11 @@ CHILD = textwrap.dedent(
     from mlops_kit.adapters.local import mlflow_store, registry
     from mlops_kit.adapters.local.home import LocalPaths, resolve_home
     from mlops_kit.adapters.local.mlflow_worker import Session
+    from mlops_kit.connect import DEFAULT_DATABASE
 
     features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
     new = LogisticRegression().fit(features, (features.B > 10).astype(int))
-    paths = LocalPaths(resolve_home(), "MLOPS_HOL_DB")
+    paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
     session = Session(mlflow_store.open_client(paths), paths)
     experiment = session.client.get_experiment_by_name("CRASH").experiment_id
 
@@ -50,7 +57,10 @@ CHILD = textwrap.dedent(
         registry.purge = die
     else:
         setattr(MlflowClient, point, die)
-    registry.register(session, "CRASHY", "V1", new, features.head(), {"f1": 0.9}, "", None, None, True, experiment)
+    number, model_id = registry.register(
+        session, "CRASHY", "V1", new, features.head(), {"f1": 0.9}, "", None, ([], None), True, experiment
+    )
+    registry.commit(session, "CRASHY", number, "V1", True, model_id)
     print("not killed")
     """
 )
@@ -61,7 +71,7 @@ POINTS = [
     "create_model_version",  # files uploaded, no version yet: an orphan logged model
     "delete_model_version",  # the new V1 exists (pending) beside the old one
     "purge",  # the old V1 is deleted, its logged model not yet
-    "set_registered_model_alias",  # only the pending new V1 is left, with no alias, not the default
+    "set_registered_model_alias",  # committing: only the pending new V1 is left, with no alias, not the default
 ]
 
 
@@ -98,3 +108,77 @@ def test_a_killed_re_registration_is_repaired_by_the_next_one(tmp_path: Path) ->
         assert sorted(m.model_id for m in logged) == used, point  # no orphan logged model
         folders = sorted(p.name for p in (tmp_path / "mlartifacts" / "CRASH" / "models").iterdir())
         assert folders == used, point  # no files of a deleted or orphaned model left behind
+
+
+# The user's process killed between the registration in MLflow and its commit: before the lineage
+# record is written, or after it and before the version is made visible.
+USER_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    import numpy as np, pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    import mlops_kit
+    from mlops_kit.adapters.local.registry import LocalRegistry
+    from mlops_kit.records.model_versions import ModelVersionRecords
+
+    features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
+    model = LogisticRegression().fit(features, (features.B > 10).astype(int))
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    if sys.argv[1] == "record":
+        ModelVersionRecords.put = die
+    else:
+        LocalRegistry._commit = die
+    backend = mlops_kit.connect("local")
+    backend.tracker.set_experiment("CRASH")
+    backend.registry.log_model("HALF", "v1", model, sample_input=features.head())
+    print("not killed")
+    """
+)
+
+
+def _wait_until_pending_owners_are_gone(client, name: str) -> None:  # noqa: ANN001
+    from mlops_kit.processes import ProcessOwner
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        marks = [
+            v.tags["mlops_kit.pending"]
+            for v in client.search_model_versions(f"name = '{name}'")
+            if "mlops_kit.pending" in v.tags
+        ]
+        if all(ProcessOwner.from_text(json.loads(mark)["owner"]).is_gone() for mark in marks):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the killed process's MLflow worker did not exit")
+
+
+@pytest.mark.parametrize("point", ["record", "commit"])
+def test_a_registration_killed_before_its_commit_is_invisible_and_redone(tmp_path: Path, point: str) -> None:
+    backend = mlops_kit.connect("local", home=tmp_path)
+    registry = backend.registry
+    backend.tracker.set_experiment("CRASH")
+    registry.log_model("HALF", "v2", OLD, sample_input=FEATURES.head())
+    child = subprocess.run(
+        [sys.executable, "-c", USER_CHILD, point], env=child_env(tmp_path), capture_output=True, text=True, timeout=300
+    )
+    assert child.returncode == -9, child.stdout + child.stderr[-3000:]
+    assert [v.version for v in registry.list_versions("HALF")] == ["V2"]  # the pending V1 is not visible
+    with pytest.raises(mlops_kit.NotFoundError):
+        registry.get_lineage("HALF", "v1")
+    client = backend.raw["mlflow"].client
+    _wait_until_pending_owners_are_gone(client, "HALF")
+
+    registry.log_model("HALF", "v1", NEW, sample_input=FEATURES.head())  # the rerun: no AlreadyExistsError
+
+    assert [v.version for v in registry.list_versions("HALF")] == ["V2", "V1"]
+    assert registry.get_lineage("HALF", "v1").feature_views == () and registry.get_version(
+        "HALF", "v1"
+    ).feature_names == ("A", "B")
+    mlflow_versions = client.search_model_versions("name = 'HALF'")
+    assert len(mlflow_versions) == 2 and not any("mlops_kit.pending" in v.tags for v in mlflow_versions)
+    np.testing.assert_array_equal(
+        registry.predict("HALF", FEATURES, version="v1")["output_feature_0"], NEW.predict(FEATURES)
+    )

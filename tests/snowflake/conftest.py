@@ -10,8 +10,9 @@ import pytest
 from snowflake.snowpark import Session
 
 from mlops_kit.adapters.snowflake_emulator import Emulator, start_emulator, stop_emulator
+from mlops_kit.connect import DEFAULT_DATABASE
 
-DATABASE = "MLOPS_HOL_DB"
+DATABASE = DEFAULT_DATABASE
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from snowflake.snowpark.exceptions import SnowparkSQLException
 
 from mlops_kit.adapters.snowflake._errors import classify, library_code, sql_code
 from mlops_kit.adapters.snowflake_emulator import connect_snowflake_emulator
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
 
 
@@ -78,7 +79,7 @@ def test_errors_carry_snowflake_and_library_codes(emulated_session: Session) -> 
     assert classify(syntax.value) is InvalidInputError
 
     store = FeatureStore(
-        emulated_session, "MLOPS_HOL_DB", "FS", "EMULATOR_WH", creation_mode=CreationMode.CREATE_IF_NOT_EXIST
+        emulated_session, DEFAULT_DATABASE, "FS", "EMULATOR_WH", creation_mode=CreationMode.CREATE_IF_NOT_EXIST
     )
     with pytest.raises(ValueError) as missing_entity:
         store.get_entity("NOBODY")
@@ -96,7 +97,7 @@ def test_temporary_stages_and_tables_end_with_their_session(emulator, emulated_s
     ).collect()
     assert tables == []  # a temporary table is not a table of the schema for others
     emulated_session.close()
-    other = emulator.session("MLOPS_HOL_DB", "PUBLIC")
+    other = emulator.session(DEFAULT_DATABASE, "PUBLIC")
     try:
         with pytest.raises(SnowparkSQLException) as gone:
             other.sql("LIST @MLOPS_HOL_DB.PUBLIC.SCRATCH").collect()

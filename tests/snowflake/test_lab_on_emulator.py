@@ -18,6 +18,7 @@ from lab_results import LabResults, collect, run_lab
 
 import mlops_kit
 from mlops_kit.adapters.snowflake_emulator import conda_channel
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.examples.churn_workflow import MODEL
 
 pytestmark = pytest.mark.slow
@@ -90,7 +91,7 @@ def test_logged_models_record_warehouse_dependencies(emulator_lab) -> None:  # n
     backend, _ = emulator_lab
     root = backend.raw["emulator"].root
     for version in ("V1", "V2"):
-        folder = root / "models" / "MLOPS_HOL_DB" / "MODEL_REGISTRY" / MODEL / "versions" / version
+        folder = root / "models" / DEFAULT_DATABASE / "MODEL_REGISTRY" / MODEL / "versions" / version
         needed = conda_channel.warehouse_dependencies(folder)
         names = {d.split("=")[0].split("<")[0].split(">")[0] for d in needed}
         assert {"python", "xgboost", "scikit-learn", "cloudpickle"} <= names, needed
@@ -107,7 +108,7 @@ def test_logged_models_record_warehouse_dependencies(emulator_lab) -> None:  # n
 )
 def test_recorded_dependencies_are_on_snowflakes_conda_channel(emulator_lab) -> None:  # noqa: ANN001
     backend, _ = emulator_lab
-    folder = backend.raw["emulator"].root / "models" / "MLOPS_HOL_DB" / "MODEL_REGISTRY" / MODEL / "versions" / "V1"
+    folder = backend.raw["emulator"].root / "models" / DEFAULT_DATABASE / "MODEL_REGISTRY" / MODEL / "versions" / "V1"
     assert conda_channel.channel().unconfirmed(conda_channel.warehouse_dependencies(folder)) == []
 
 

@@ -18,6 +18,7 @@ from snowflake.snowpark import Session
 from mlops_kit.adapters.local.home import LocalPaths
 from mlops_kit.adapters.local.warehouse import LocalWarehouse
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.examples import churn_data, churn_sql
 
 
@@ -27,7 +28,7 @@ def data() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def _load_emulator(session: Session, customers: pd.DataFrame, orders: pd.DataFrame) -> SnowflakeWarehouse:
-    warehouse = SnowflakeWarehouse(session, "MLOPS_HOL_DB")
+    warehouse = SnowflakeWarehouse(session, DEFAULT_DATABASE)
     warehouse.create_schemas(["PREP_DATA"])
     warehouse.write_table(churn_sql.CUSTOMERS, customers)
     warehouse.write_table(churn_sql.ORDERS, orders)
@@ -52,7 +53,7 @@ def test_lab_sql_gives_the_same_rows_on_both_engines(
 ) -> None:
     customers, orders = data
     emulator = _load_emulator(emulated_session, customers, orders)
-    local = LocalWarehouse(LocalPaths(tmp_path, "MLOPS_HOL_DB"))
+    local = LocalWarehouse(LocalPaths(tmp_path, DEFAULT_DATABASE))
     local.create_schemas(["PREP_DATA"])
     local.write_table(churn_sql.CUSTOMERS, customers)
     local.write_table(churn_sql.ORDERS, orders)

@@ -8,6 +8,7 @@ import pytest
 from snowflake.snowpark import Session
 
 from mlops_kit.adapters.snowflake.warehouse import SnowflakeWarehouse
+from mlops_kit.connect import DEFAULT_DATABASE
 from mlops_kit.errors import AlreadyExistsError, InvalidInputError
 
 CUSTOMERS = pd.DataFrame({"customer_id": ["C1", "C2"], "segment": ["Basic", "Premium"]})
@@ -16,7 +17,7 @@ ORDERS = pd.DataFrame({"order_id": ["O1"], "customer_id": ["C1"], "amount": [12.
 
 @pytest.fixture
 def warehouse(emulated_session: Session) -> SnowflakeWarehouse:
-    wh = SnowflakeWarehouse(emulated_session, "MLOPS_HOL_DB")
+    wh = SnowflakeWarehouse(emulated_session, DEFAULT_DATABASE)
     wh.drop_schema("PREP_DATA")  # the emulated account lives as long as the module
     wh.create_schemas(["PREP_DATA"])
     return wh
@@ -50,9 +51,9 @@ def test_bad_input_is_refused_before_anything_is_loaded(warehouse: SnowflakeWare
     warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS})
     with pytest.raises(AlreadyExistsError, match="ORDERS"):
         warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS}, mode="error")
-    with pytest.raises(InvalidInputError, match="collide"):
+    with pytest.raises(InvalidInputError, match="has the column A twice"):
         warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.X": pd.DataFrame({"a": [1], "A": [2]})})
-    with pytest.raises(InvalidInputError, match="named twice"):
+    with pytest.raises(InvalidInputError, match="frames names PREP_DATA.ORDERS twice"):
         warehouse.write_tables({"PREP_DATA.ORDERS": ORDERS, "prep_data.ORDERS": ORDERS})
     assert warehouse.list_tables("PREP_DATA") == ["ORDERS"]
 

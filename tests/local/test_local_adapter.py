@@ -12,6 +12,7 @@ from sklearn.linear_model import LogisticRegression
 import mlops_kit
 from mlops_kit.adapters.local.home import LocalPaths
 from mlops_kit.adapters.local.mlflow_store import MlflowConnection
+from mlops_kit.connect import DEFAULT_DATABASE
 
 
 def test_hold_keeps_one_connection_and_model_calls_can_repeat(tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ def test_warm_up_opens_mlflow_in_the_background(tmp_path: Path) -> None:
 
 def test_a_worker_failure_surfaces_where_mlflow_is_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "nosuchscheme://nowhere")
-    connection = MlflowConnection(LocalPaths(tmp_path, "MLOPS_HOL_DB"))
+    connection = MlflowConnection(LocalPaths(tmp_path, DEFAULT_DATABASE))
     connection.warm_up()
     try:
         with pytest.raises(mlops_kit.MlopsKitError, match="nosuchscheme"):

@@ -9,6 +9,7 @@ so a wrong type, an empty value or a bad shape gets the same ``InvalidInputError
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -172,6 +173,92 @@ def existing_file(value: object, argument: str) -> Path:
     if not path.exists():
         raise InvalidInputError(f"{argument} {str(path)!r} does not exist")
     return path
+
+
+#: The longest param or metric name on every backend (MLflow's limit).
+MAX_KEY_LENGTH = 250
+#: MLflow's rule for param and metric names (``mlflow.utils.validation``, on POSIX): letters, digits,
+#: ``_ - . : /`` and spaces, and a clean relative path (MLflow may store them as files).
+_LOGGED_NAME = re.compile(r"[/\w.\- :]+")
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, cut to 60 characters, for error messages."""
+    return _shown(value)
+
+
+def logged_name(value: object, what: str) -> str:
+    """A param or metric name (``what`` is "param" or "metric") as MLflow accepts it, on every backend.
+
+    Raises:
+        InvalidInputError: not a string, blank, longer than ``MAX_KEY_LENGTH``, with a character
+            outside MLflow's set, or not a clean relative path (``../x``, ``/x``, ``a//b``).
+    """
+    argument = f"{what} name"
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{argument} must be a string, not {_type_name(value)} {_shown(value)}")
+    if not value.strip():
+        raise InvalidInputError(f"{argument} {value!r} is empty")
+    if len(value) > MAX_KEY_LENGTH:
+        raise InvalidInputError(f"{argument} {_shown(value)} has {len(value):,} characters; at most {MAX_KEY_LENGTH}")
+    if not _LOGGED_NAME.fullmatch(value):
+        raise InvalidInputError(
+            f"{argument} {value!r} has a character MLflow refuses: use letters, digits, spaces, '_', '-', '.', ':' or '/'"
+        )
+    if _unclean_path(value):
+        raise InvalidInputError(f"{argument} {value!r} must be a clean relative path (no '..', leading '/' or '//')")
+    return value
+
+
+def relative_path(value: object, argument: str) -> str:
+    """A path inside a run's artifacts (``plots``, ``plots/roc.png``): relative, '/'-separated, with
+    no ``..`` and no backslash, so it can never point outside the run.
+
+    Raises:
+        InvalidInputError: anything else.
+    """
+    path = text(value, argument).rstrip("/")
+    if "\\" in path or _unclean_path(path):
+        raise InvalidInputError(
+            f"{argument} {value!r} must be a relative path inside the run's artifacts, like 'plots' or 'plots/roc.png'"
+        )
+    return path
+
+
+def file_name(value: object, argument: str) -> str:
+    """A plain file name (``roc.png``): no folder part, not ``.`` or ``..``."""
+    name = text(value, argument)
+    if "/" in name or "\\" in name or name in (".", ".."):
+        raise InvalidInputError(f"{argument} {name!r} must be a plain file name like 'roc.png', without folders")
+    return name
+
+
+def instance_of(value: object, argument: str, kind: type[T], hint: str = "") -> T:
+    """An argument of type ``kind``; ``hint`` says where such a value comes from."""
+    if not isinstance(value, kind):
+        raise InvalidInputError(f"{argument} must be a {kind.__name__}{hint}, not {_type_name(value)} {_shown(value)}")
+    return value
+
+
+def list_of(value: object, argument: str, kind: type[T]) -> list[T]:
+    """A list (or tuple) of ``kind``; a lone ``kind`` is refused rather than guessed.
+
+    Raises:
+        InvalidInputError: not a list or tuple, or an item of another type (the message gives its index).
+    """
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInputError(
+            f"{argument} must be a list of {kind.__name__}, not {_type_name(value)} {_shown(value)}"
+        )
+    for index, item in enumerate(value):
+        instance_of(item, f"{argument}[{index}]", kind)
+    return list(value)
+
+
+def _unclean_path(path: str) -> bool:
+    import posixpath
+
+    return posixpath.normpath(path) != path or path == "." or path.startswith(("..", "/"))
 
 
 def model_metrics(value: object, argument: str, *, allow_empty: bool = False) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Anything the MLflow UI or an MLflow client reads works on what this writes: runs carry their
 params, metrics, artifacts and, as MLflow dataset inputs, the training set and feature view
-versions they used. Run names are kept unique within an experiment (MLflow does not insist).
+versions they used. The core keeps run names unique within an experiment (MLflow does not insist).
 
 Experiments open in the MLflow UI's model-training view (the ``mlflow.experimentKind`` tag), keep
 their artifacts in the home (never the working folder), and are deleted for good, with their runs,
@@ -20,14 +20,13 @@ import hashlib
 import json
 import time
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from mlops_kit import names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
+from mlops_kit.clock import from_epoch_millis
 from mlops_kit.errors import InvalidInputError, NotFoundError
 from mlops_kit.processes import ProcessOwner
 from mlops_kit.tracker import Tracker
@@ -35,7 +34,7 @@ from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStat
 
 if TYPE_CHECKING:
     from mlops_kit.adapters.local.home import LocalPaths
-    from mlops_kit.adapters.local.mlflow_records import RecordSource, RunRecord
+    from mlops_kit.adapters.local.mlflow_records import RunRecord
     from mlops_kit.adapters.local.mlflow_store import MlflowConnection
 
 _TAG_KIND = "mlops_kit.kind"
@@ -63,6 +62,15 @@ class LocalTracker(LocalErrorKinds, Tracker):
         self._mlflow.experiment_id = experiment_id
         return Experiment(name, experiment_id)
 
+    def _list_experiments(self) -> list[Experiment]:
+        return [Experiment(e.name, e.experiment_id) for e in self._mlflow.records().experiments()]
+
+    def _delete_experiment(self, name: str) -> None:
+        experiment_id = self._experiment_id(name)
+        self._mlflow.call("delete_experiment", experiment_id, name)
+        if self._mlflow.experiment_id == experiment_id:
+            self._mlflow.experiment_id = None
+
     def _begin_run(self, experiment: str, name: str) -> RunRef:
         run_id = self._mlflow.call("create_run", self._experiment_id(experiment), name, ProcessOwner.current().to_text())
         return RunRef(experiment, name, run_id)
@@ -70,29 +78,22 @@ class LocalTracker(LocalErrorKinds, Tracker):
     def _finish_run(self, ref: RunRef, status: RunStatus) -> None:
         self._mlflow.call("end_run", ref.run_id, status.value)
 
-    def log_batch(
-        self, params: Mapping[str, Any] | None = None, metrics: Mapping[str, float] | None = None, step: int = 0
-    ) -> None:
-        ref = self._require_active()
+    def _runs(self, experiment: str, name: str | None = None) -> list[Run] | None:
+        records = self._mlflow.records()
+        found = records.experiment(experiment)
+        if found is None:
+            return None
+        return [_run(experiment, r) for r in records.runs(found.experiment_id, name)]
+
+    def _log_batch(self, ref: RunRef, params: Mapping[str, str], metrics: Mapping[str, float], step: int) -> None:
         now = int(time.time() * 1000)
-        metric_rows = []
-        for key, value in (metrics or {}).items():
-            try:
-                metric_rows.append((key, float(value), now, int(step)))
-            except (TypeError, ValueError) as exc:
-                raise InvalidInputError(f"metric {key!r} of run {ref.name} is not a number: {value!r}") from exc
-        param_rows = [(key, _param_text(value)) for key, value in (params or {}).items()]
-        self._mlflow.call("log_batch", ref.run_id, ref.name, param_rows, metric_rows)
+        metric_rows = [(key, value, now, step) for key, value in metrics.items()]
+        self._mlflow.call("log_batch", ref.run_id, list(params.items()), metric_rows)
 
-    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
-        ref = self._require_active()
-        path = Path(local_path)
-        if not path.exists():
-            raise InvalidInputError(f"run {ref.name}: cannot log {path}: no such file")
-        self._mlflow.call("log_artifact", ref.run_id, str(path.resolve()), artifact_path)
+    def _log_artifact(self, ref: RunRef, local_path: Path, artifact_path: str | None) -> None:
+        self._mlflow.call("log_artifact", ref.run_id, str(local_path), artifact_path)
 
-    def log_inputs(self, inputs: Sequence[RunInput]) -> None:
-        ref = self._require_active()
+    def _log_inputs(self, ref: RunRef, inputs: Sequence[RunInput]) -> None:
         datasets = []
         for item in inputs:
             label = f"{item.name}${item.version}" if item.version else item.name
@@ -103,73 +104,20 @@ class LocalTracker(LocalErrorKinds, Tracker):
             datasets.append((label, hashlib.sha256(source.encode()).hexdigest()[:8], source, tags))
         self._mlflow.call("log_inputs", ref.run_id, datasets)
 
-    def list_experiments(self) -> list[Experiment]:
-        experiments = self._mlflow.records().experiments()
-        return sorted((Experiment(e.name, e.experiment_id) for e in experiments), key=lambda e: e.name)
+    def _list_artifacts(self, ref: RunRef, path: str | None) -> list[Artifact]:
+        return [Artifact(*item) for item in self._mlflow.call("list_artifacts", ref.run_id, path)]
 
-    def list_runs(self, experiment: str | None = None) -> list[Run]:
-        name = self._experiment_name(experiment)
-        records = self._mlflow.records()
-        return [_run(name, r) for r in records.runs(self._experiment_id(name, records))]
+    def _download_artifact(self, ref: RunRef, path: str, dst: Path) -> Path:
+        return Path(self._mlflow.call("download_artifacts", ref.run_id, ref.name, path, str(dst)))
 
-    def get_run(self, name: str, experiment: str | None = None) -> Run:
-        return _run(self._experiment_name(experiment), self._find(name, experiment))
+    def _delete_run(self, ref: RunRef) -> None:
+        self._mlflow.call("delete_runs", [ref.run_id])
 
-    def list_artifacts(self, run_name: str, path: str | None = None, experiment: str | None = None) -> list[Artifact]:
-        run = self._find(run_name, experiment)
-        found = self._mlflow.call("list_artifacts", run.run_id, path)
-        return sorted((Artifact(*item) for item in found), key=lambda a: a.path)
-
-    def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:
-        run = self._find(run_name, experiment)
-        Path(dst).mkdir(parents=True, exist_ok=True)
-        return Path(self._mlflow.call("download_artifacts", run.run_id, run.name, path, str(Path(dst).resolve())))
-
-    def delete_run(self, name: str, experiment: str | None = None) -> None:
-        self._mlflow.call("delete_runs", [self._find(name, experiment).run_id])
-
-    def delete_experiment(self, name: str) -> None:
-        """Delete the experiment for good: runs, logged models, artifacts; the name is free again.
-
-        Raises:
-            NotFoundError: no such experiment.
-            InvalidInputError: registered model versions use models logged in it (delete them first).
-        """
-        canonical = names.identifier(name, "experiment")
-        self._mlflow.call("delete_experiment", self._experiment_id(canonical), canonical)
-        if self._experiment == canonical:
-            self._experiment = None
-            self._mlflow.experiment_id = None
-
-    # Internals.
-
-    def _experiment_name(self, experiment: str | None) -> str:
-        return names.identifier(experiment, "experiment") if experiment else self.experiment
-
-    def _experiment_id(self, name: str, records: RecordSource | None = None) -> str:
-        found = (records or self._mlflow.records()).experiment(name)
+    def _experiment_id(self, name: str) -> str:
+        found = self._mlflow.records().experiment(name)
         if found is None:
             raise NotFoundError(f"experiment {name} does not exist")
         return found.experiment_id
-
-    def _find(self, name: str, experiment: str | None) -> RunRecord:
-        """The run called ``name`` (the newest, should plain MLflow have made several)."""
-        run_name = names.identifier(name, "run name")
-        experiment_name = self._experiment_name(experiment)
-        records = self._mlflow.records()
-        runs = records.runs(self._experiment_id(experiment_name, records), run_name)
-        if not runs:
-            raise NotFoundError(f"experiment {experiment_name} has no run called {run_name}")
-        return runs[-1]
-
-
-def _param_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, default=str)
-    except TypeError:
-        return str(value)
 
 
 def _run(experiment: str, run: RunRecord) -> Run:
@@ -187,13 +135,9 @@ def _run(experiment: str, run: RunRecord) -> Run:
         params=dict(run.params),
         metrics=dict(run.metrics),
         inputs=tuple(inputs),
-        start_time=_time(run.start_ms),
-        end_time=_time(run.end_ms),
+        start_time=from_epoch_millis(run.start_ms),
+        end_time=from_epoch_millis(run.end_ms),
     )
-
-
-def _time(millis: int | None) -> datetime | None:
-    return datetime.fromtimestamp(millis / 1000) if millis else None
 
 
 # What the tracker writes, done in the MLflow worker process.
@@ -256,18 +200,14 @@ def end_run(session: Session, run_id: str, status: str) -> None:
 
 @operation
 def log_batch(
-    session: Session, run_id: str, run_name: str, params: list[tuple[str, str]], metrics: list[tuple[str, float, int, int]]
+    session: Session, run_id: str, params: list[tuple[str, str]], metrics: list[tuple[str, float, int, int]]
 ) -> None:
     from mlflow.entities import Metric, Param
-    from mlflow.exceptions import MlflowException
 
-    try:
-        for i in range(0, len(params), _BATCH_PARAMS):
-            session.client.log_batch(run_id, params=[Param(*p) for p in params[i : i + _BATCH_PARAMS]])
-        for i in range(0, len(metrics), _BATCH_METRICS):
-            session.client.log_batch(run_id, metrics=[Metric(*m) for m in metrics[i : i + _BATCH_METRICS]])
-    except MlflowException as exc:
-        raise InvalidInputError(f"run {run_name}: {exc.message}") from exc
+    for i in range(0, len(params), _BATCH_PARAMS):
+        session.client.log_batch(run_id, params=[Param(*p) for p in params[i : i + _BATCH_PARAMS]])
+    for i in range(0, len(metrics), _BATCH_METRICS):
+        session.client.log_batch(run_id, metrics=[Metric(*m) for m in metrics[i : i + _BATCH_METRICS]])
 
 
 @operation

@@ -21,7 +21,7 @@ from snowflake.ml.experiment import ExperimentTracking
 
 from mlops_kit import names
 from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
-from mlops_kit.errors import InvalidInputError, NotFoundError
+from mlops_kit.errors import NotFoundError
 from mlops_kit.tracker import Tracker
 from mlops_kit.types import Artifact, Experiment, Run, RunInput, RunRef, RunStatus
 
@@ -37,8 +37,18 @@ def _input_param(item: RunInput) -> tuple[str, str]:
     return f"{INPUT_PREFIX}{item.kind}.{item.name}", value
 
 
+def _status(metadata: str | None) -> RunStatus:
+    return _STATUSES.get(str(json.loads(metadata or "{}").get("status", "")).upper(), RunStatus.RUNNING)
+
+
+def _inputs(params: Mapping[str, str]) -> list[RunInput]:
+    return [RunInput(**json.loads(value)) for key, value in sorted(params.items()) if key.startswith(INPUT_PREFIX)]
+
+
 class SnowflakeTracker(SnowflakeErrorKinds, Tracker):
     """Experiments and runs in one Snowflake schema."""
+
+    supports_run_end_time = False  # SHOW RUNS reports when a run was created, not when it ended
 
     def __init__(
         self,
@@ -65,185 +75,119 @@ class SnowflakeTracker(SnowflakeErrorKinds, Tracker):
         self._current: str | None = None
 
     def _fqn(self, experiment: str) -> str:
-        return f"{self.database}.{self.schema}.{names.identifier(experiment, 'experiment')}"
+        return f"{self.database}.{self.schema}.{experiment}"
 
     def _use(self, experiment: str) -> None:
         """Make ``experiment`` the one ExperimentTracking works on (it keeps one in context)."""
         if self._current != experiment:
-            with translated(f"experiment {experiment}"):
-                self.tracking.set_experiment(experiment, database_name=self.database, schema_name=self.schema)
+            self.tracking.set_experiment(experiment, database_name=self.database, schema_name=self.schema)
             self._current = experiment
-
-    def _sql(self, sql: str, what: str) -> list[Any]:
-        with translated(what):
-            return self.session.sql(sql).collect()
-
-    # Primitives
 
     def _create_experiment(self, name: str) -> Experiment:
         self._current = None
         self._use(name)
         return Experiment(name, self._fqn(name))
 
+    def _list_experiments(self) -> list[Experiment]:
+        rows = self.session.sql(f"SHOW EXPERIMENTS IN SCHEMA {self.database}.{self.schema}").collect()
+        return [Experiment(str(row["name"]), self._fqn(str(row["name"]))) for row in rows]
+
+    def _delete_experiment(self, name: str) -> None:
+        self.tracking.delete_experiment(name, database_name=self.database, schema_name=self.schema)
+        if self._current == name:
+            self._current = None
+
     def _begin_run(self, experiment: str, name: str) -> RunRef:
         self._use(experiment)
-        with translated(f"could not start run {name}"):
-            self.tracking.start_run(name)
+        self.tracking.start_run(name)
         return RunRef(experiment, name, name)
 
     def _finish_run(self, ref: RunRef, status: RunStatus) -> None:
-        if status is RunStatus.RUNNING:
-            raise InvalidInputError("a run can only be ended as FINISHED or FAILED")
         self._use(ref.experiment)
-        with translated(f"could not end run {ref.name}"):
-            self.tracking.end_run(run_name=ref.name, status=status.value)
+        self.tracking.end_run(run_name=ref.name, status=status.value)
 
-    def log_batch(
-        self, params: Mapping[str, Any] | None = None, metrics: Mapping[str, float] | None = None, step: int = 0
-    ) -> None:
-        ref = self._require_active()
-        values: dict[str, float] = {}
-        for key, value in (metrics or {}).items():
-            if isinstance(value, bool):
-                raise InvalidInputError(f"metric {key} is a bool, not a number")
-            try:
-                values[key] = float(value)
-            except (TypeError, ValueError) as exc:
-                raise InvalidInputError(f"metric {key}={value!r} is not a number") from exc
-        texts = {key: str(value) for key, value in (params or {}).items()}
-        if texts:
-            logged = self._params(ref.experiment, ref.name)
-            changed = {k: (logged[k], v) for k, v in texts.items() if k in logged and logged[k] != v}
-            if changed:
-                raise InvalidInputError(f"params cannot change once logged (old, new): {changed}")
-        self._use(ref.experiment)
-        with translated(f"could not log to run {ref.name}"):
-            if texts:
-                self.tracking.log_params(texts)
-            if values:
-                self.tracking.log_metrics(values, step=step)
-
-    def log_artifact(self, local_path: str | Path, artifact_path: str | None = None) -> None:
-        ref = self._require_active()
-        path = Path(local_path)
-        if not path.exists():
-            raise InvalidInputError(f"cannot log artifact: no such file {path}")
-        self._use(ref.experiment)
-        with translated(f"could not log artifact {path.name}", default=InvalidInputError):
-            self.tracking.log_artifact(str(path), artifact_path)
-
-    def log_inputs(self, inputs: Sequence[RunInput]) -> None:
-        self.log_batch(params=dict(_input_param(item) for item in inputs))
-
-    # Reading back
-
-    def list_experiments(self) -> list[Experiment]:
-        rows = self._sql(f"SHOW EXPERIMENTS IN SCHEMA {self.database}.{self.schema}", "could not list experiments")
-        found = [Experiment(str(row["name"]), self._fqn(str(row["name"]))) for row in rows]
-        return sorted(found, key=lambda e: e.name)
-
-    def _params(self, experiment: str, run: str | None = None) -> dict[str, Any]:
-        """Params of one run (``{key: value}``), or of all runs (``{run: {key: value}}``)."""
-        clause = f" RUN {names.identifier(run, 'run name')}" if run else ""
-        rows = self._sql(
-            f"SHOW RUN PARAMETERS IN EXPERIMENT {self._fqn(experiment)}{clause}", f"experiment {experiment}"
-        )
-        by_run: dict[str, dict[str, str]] = {}
-        for row in rows:
-            by_run.setdefault(str(row["run_name"]), {})[str(row["name"])] = str(row["value"])
-        return by_run.get(run, {}) if run else by_run
-
-    def _metrics(self, experiment: str) -> dict[str, dict[str, float]]:
-        """Latest (highest step) value of each metric, per run."""
-        rows = self._sql(f"SHOW RUN METRICS IN EXPERIMENT {self._fqn(experiment)}", f"experiment {experiment}")
-        best: dict[str, dict[str, tuple[int, float]]] = {}
-        for row in rows:
-            data = row.as_dict()
-            step = int(data.get("step") or 0)
-            metrics = best.setdefault(str(data["run_name"]), {})
-            if str(data["name"]) not in metrics or step >= metrics[str(data["name"])][0]:
-                metrics[str(data["name"])] = (step, float(data["value"]))
-        return {run: {k: v for k, (_, v) in m.items()} for run, m in best.items()}
-
-    def list_runs(self, experiment: str | None = None) -> list[Run]:
-        exp = names.identifier(experiment, "experiment") if experiment else self.experiment
-        rows = self._sql(f"SHOW RUNS IN EXPERIMENT {self._fqn(exp)}", f"experiment {exp}")
-        params = self._params(exp) if rows else {}
-        metrics = self._metrics(exp) if rows else {}
+    def _runs(self, experiment: str, name: str | None = None) -> list[Run] | None:
+        if experiment not in {e.name for e in self._list_experiments()}:
+            return None
+        # LIKE narrows the listing ('_' matches any character, so compare names exactly after);
+        # names are checked identifiers, with nothing to escape.
+        like = f" LIKE '{name}'" if name else ""
+        found = self.session.sql(f"SHOW RUNS{like} IN EXPERIMENT {self._fqn(experiment)}").collect()
+        rows = [row for row in found if name is None or str(row["name"]) == name]
+        if not rows:
+            return []
+        params = self._latest("PARAMETERS", experiment, name)
+        metrics = self._latest("METRICS", experiment, name)
         runs = []
         for row in sorted(rows, key=lambda r: r["created_on"]):
-            name = str(row["name"])
-            metadata = json.loads(row["metadata"] or "{}")
-            run_params = params.get(name, {})
-            inputs = tuple(
-                RunInput(**json.loads(v)) for k, v in sorted(run_params.items()) if k.startswith(INPUT_PREFIX)
-            )
+            run = str(row["name"])
+            logged = {k: str(v) for k, v in params.get(run, {}).items()}
             runs.append(
                 Run(
-                    experiment=exp,
-                    name=name,
-                    run_id=name,
-                    status=_STATUSES.get(str(metadata.get("status", "")).upper(), RunStatus.RUNNING),
-                    params={k: v for k, v in run_params.items() if not k.startswith(INPUT_PREFIX)},
-                    metrics=metrics.get(name, {}),
-                    inputs=inputs,
+                    experiment=experiment,
+                    name=run,
+                    run_id=run,
+                    status=_status(row["metadata"]),
+                    params={k: v for k, v in logged.items() if not k.startswith(INPUT_PREFIX)},
+                    metrics={k: float(v) for k, v in metrics.get(run, {}).items()},
+                    inputs=tuple(_inputs(logged)),
                     start_time=row["created_on"],
                 )
             )
         return runs
 
-    def get_run(self, name: str, experiment: str | None = None) -> Run:
-        run_name = names.identifier(name, "run name")
-        for run in self.list_runs(experiment):
-            if run.name == run_name:
-                return run
-        raise NotFoundError(f"experiment {experiment or self.experiment} has no run {run_name}")
+    def _latest(self, kind: str, experiment: str, run: str | None) -> dict[str, dict[str, Any]]:
+        """``{run: {name: value}}`` of params or metrics; of a metric, the value at its highest step."""
+        clause = f" RUN {run}" if run else ""
+        rows = self.session.sql(f"SHOW RUN {kind} IN EXPERIMENT {self._fqn(experiment)}{clause}").collect()
+        best: dict[str, dict[str, tuple[int, Any]]] = {}
+        for row in rows:
+            data = row.as_dict()
+            step = int(data.get("step") or 0)
+            values = best.setdefault(str(data["run_name"]), {})
+            if str(data["name"]) not in values or step >= values[str(data["name"])][0]:
+                values[str(data["name"])] = (step, data["value"])
+        return {run: {k: v for k, (_, v) in values.items()} for run, values in best.items()}
 
-    def list_artifacts(self, run_name: str, path: str | None = None, experiment: str | None = None) -> list[Artifact]:
-        run = self.get_run(run_name, experiment)
-        self._use(run.experiment)
-        with translated(f"artifacts of run {run.name}"):
-            infos = self.tracking.list_artifacts(run.name, artifact_path=path)
+    def _log_batch(self, ref: RunRef, params: Mapping[str, str], metrics: Mapping[str, float], step: int) -> None:
+        self._use(ref.experiment)
+        if params:
+            self.tracking.log_params(dict(params))
+        if metrics:
+            self.tracking.log_metrics(dict(metrics), step=step)
+
+    def _log_artifact(self, ref: RunRef, local_path: Path, artifact_path: str | None) -> None:
+        self._use(ref.experiment)
+        self.tracking.log_artifact(str(local_path), artifact_path)
+
+    def _log_inputs(self, ref: RunRef, inputs: Sequence[RunInput]) -> None:
+        self._use(ref.experiment)
+        self.tracking.log_params(dict(_input_param(item) for item in inputs))
+
+    def _list_artifacts(self, ref: RunRef, path: str | None) -> list[Artifact]:
+        self._use(ref.experiment)
+        infos = self.tracking.list_artifacts(ref.name, artifact_path=path)
         # Snowflake lists files only: add the folders on their paths (below ``path``), as the local
         # backend lists them.
-        base = path.strip("/") if path else ""
         found: dict[str, Artifact] = {}
         for info in infos:
             name = str(info.name)
-            if base and name != base and not name.startswith(f"{base}/"):
+            if path and name != path and not name.startswith(f"{path}/"):
                 continue
             found[name] = Artifact(name, False, int(info.size))
             parts = name.split("/")[:-1]
             for depth in range(1, len(parts) + 1):
                 folder = "/".join(parts[:depth])
-                if not base or folder.startswith(f"{base}/"):
+                if not path or folder.startswith(f"{path}/"):
                     found[folder] = Artifact(folder, True)
-        return sorted(found.values(), key=lambda a: a.path)
+        return list(found.values())
 
-    def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:
-        artifacts = self.list_artifacts(run_name, path, experiment)
-        if not artifacts:
-            raise NotFoundError(f"run {run_name.upper()} has no artifact {path}")
-        target = Path(dst).resolve()
-        target.mkdir(parents=True, exist_ok=True)
-        with translated(f"could not download artifact {path} of run {run_name}"):
-            self.tracking.download_artifacts(names.identifier(run_name), artifact_path=path, target_path=str(target))
-        # Files keep their path under the run's artifact root, as MLflow does.
-        return target / path.strip("/")
+    def _download_artifact(self, ref: RunRef, path: str, dst: Path) -> Path:
+        if not self._list_artifacts(ref, path):
+            raise NotFoundError(f"run {ref.name} has no artifact {path!r}")
+        self.tracking.download_artifacts(ref.name, artifact_path=path, target_path=str(dst))
+        return dst / path  # files keep their path under the run's artifact root, as MLflow does
 
-    def delete_run(self, name: str, experiment: str | None = None) -> None:
-        run = self.get_run(name, experiment)
-        self._use(run.experiment)
-        with translated(f"could not delete run {run.name}"):
-            self.tracking.delete_run(run.name)
-
-    def delete_experiment(self, name: str) -> None:
-        exp = names.identifier(name, "experiment")
-        if exp not in {e.name for e in self.list_experiments()}:
-            raise NotFoundError(f"no experiment {exp}")
-        with translated(f"could not delete experiment {exp}"):
-            self.tracking.delete_experiment(exp, database_name=self.database, schema_name=self.schema)
-        if self._current == exp:
-            self._current = None
-        if self._experiment == exp:
-            self._experiment = None
+    def _delete_run(self, ref: RunRef) -> None:
+        self._use(ref.experiment)
+        self.tracking.delete_run(ref.name)

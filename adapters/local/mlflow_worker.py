@@ -11,7 +11,9 @@ reason.
 How it works. ``MlflowWorker`` starts a Python process running ``serve()`` (on ``warm_up`` or the
 first write), which opens the store with ``open_client`` and then answers
 requests: the name of an operation registered with ``@operation`` in ``tracker.py`` or
-``registry.py``, and its arguments, as pickles over the worker's stdin and stdout. Operations take
+``registry.py``, and its arguments, as length-prefixed cloudpickles over the worker's stdin and
+stdout (by value, so a model class from the user's ``__main__`` travels with its code; the worker
+also gets the user's ``sys.path``). Operations take
 and return plain data (never MLflow objects, which the user's process could not unpickle without
 importing MLflow) and raise the kit's errors. Reads do not come here when the store is the kit's own
 SQLite file (``sqlite_reader.py``).
@@ -35,7 +37,7 @@ import traceback
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from mlops_kit.errors import BackendUnavailableError, MlopsKitError
 
@@ -91,7 +93,7 @@ class MlflowWorker:
         from mlops_kit.errors import InvalidInputError
 
         try:  # whole, before anything is sent: a half-written request would garble the channel
-            request = pickle.dumps((name, args, kwargs), protocol=pickle.HIGHEST_PROTOCOL)
+            request = _dumps((name, args, kwargs))
         except Exception as exc:
             raise InvalidInputError(
                 f"{name}: cannot hand its arguments to the MLflow process, which saves them: {exc}"
@@ -100,9 +102,8 @@ class MlflowWorker:
             process = self._start()
             assert process.stdin is not None and process.stdout is not None
             try:
-                process.stdin.write(request)
-                process.stdin.flush()
-                ok, value = pickle.load(process.stdout)
+                _send(process.stdin, request)
+                ok, value = pickle.loads(_receive(process.stdout))
             except (OSError, EOFError, pickle.UnpicklingError) as exc:
                 code = process.poll()
                 self._process = None
@@ -140,8 +141,8 @@ class MlflowWorker:
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         assert process.stdin is not None
-        process.stdin.write(pickle.dumps(self.paths))
-        process.stdin.flush()
+        # The user's import path, so a model class from the user's own modules loads there too.
+        _send(process.stdin, pickle.dumps((self.paths, sys.path)))
         self._process = process
         # A worker whose backend is dropped without close() ends with it (its stdin closes).
         weakref.finalize(self, _end, process)
@@ -189,7 +190,8 @@ def serve() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the answers
     requests = sys.stdin.buffer
-    paths = pickle.load(requests)
+    paths, user_path = pickle.loads(_receive(requests))
+    sys.path[:] = [*user_path, *(entry for entry in sys.path if entry not in user_path)]
     from mlops_kit.adapters.local.mlflow_store import open_client
 
     for module in _OPERATION_MODULES:
@@ -203,14 +205,57 @@ def serve() -> None:
         failure = exc
     while True:
         try:
-            name, args, kwargs = pickle.load(requests)
+            request = _receive(requests)
         except EOFError:
             return
         try:
             if session is None:
                 raise failure  # type: ignore[misc]
-            answer = pickle.dumps((True, _OPERATIONS[name](session, *args, **kwargs)), pickle.HIGHEST_PROTOCOL)
+            name, args, kwargs = _loads_request(request)
+            answer = _dumps((True, _OPERATIONS[name](session, *args, **kwargs)))
         except BaseException as exc:  # noqa: BLE001 - sent back and raised in the user's process
-            answer = pickle.dumps((False, _portable(exc)), pickle.HIGHEST_PROTOCOL)
-        answers.write(answer)
-        answers.flush()
+            answer = _dumps((False, _portable(exc)))
+        _send(answers, answer)
+
+
+def _dumps(value: object) -> bytes:
+    """``value`` pickled for the other process: by value where stdlib pickle could only refer.
+
+    A model class defined in ``__main__`` (a script, a notebook) or a lambda in a pipeline exists
+    only in the process that made it; cloudpickle carries its code along, as snowflake-ml does
+    when it saves a model, so the same script registers the same models on both backends.
+    """
+    import cloudpickle
+
+    return cloudpickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _loads_request(request: bytes) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    """A request's operation and arguments; an argument this process cannot rebuild is bad input."""
+    from mlops_kit.errors import InvalidInputError
+
+    try:
+        return pickle.loads(request)
+    except Exception as exc:
+        raise InvalidInputError(
+            f"the MLflow process cannot rebuild an argument ({type(exc).__name__}: {exc}); "
+            "define the model's classes in a module the script imports, or in the script itself"
+        ) from exc
+
+
+def _send(stream: IO[bytes], payload: bytes) -> None:
+    """One message: its length, then its bytes, so a message that cannot be unpickled is skipped whole."""
+    stream.write(len(payload).to_bytes(8, "big") + payload)
+    stream.flush()
+
+
+def _receive(stream: IO[bytes]) -> bytes:
+    """The next message; EOFError when the other side has closed the stream."""
+    header = stream.read(8)
+    if len(header) < 8:
+        raise EOFError("the stream closed")
+    size = int.from_bytes(header, "big")
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise EOFError("the stream closed in the middle of a message")
+    return payload

@@ -376,6 +376,7 @@ class _Writes:
                     signature=signature,
                     input_example=sample_input.head(5),
                     pip_requirements=_requirements(flavor),
+                    **_serialization(flavor, model),
                 )
             self.client.log_model_artifacts(logged.model_id, str(target))
         finally:
@@ -645,6 +646,28 @@ def _flavor_module(flavor: str) -> tuple[str, Any]:
     import mlflow.sklearn
 
     return "sklearn", mlflow.sklearn
+
+
+def _serialization(flavor: str, model: Any) -> dict[str, str]:
+    """How MLflow saves a scikit-learn model: its safe default, skops, when skops trusts every type
+    in the model; else cloudpickle, as snowflake-ml saves every model.
+
+    skops stores classes by reference and refuses types it does not know: a model class defined in
+    the user's script or notebook (``__main__``), or a lambda in a pipeline, could not be saved (and
+    could not be loaded by any other process). The same script registers it on Snowflake, so here too.
+    """
+    if flavor != "sklearn":
+        return {}
+    try:
+        import skops.io
+
+        if not skops.io.get_untrusted_types(data=skops.io.dumps(model)):
+            return {}
+    except Exception:  # noqa: BLE001 - whatever skops cannot write, cloudpickle can
+        pass
+    import mlflow.sklearn
+
+    return {"serialization_format": mlflow.sklearn.SERIALIZATION_FORMAT_CLOUDPICKLE}
 
 
 @contextlib.contextmanager

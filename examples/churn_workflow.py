@@ -142,8 +142,6 @@ def step0_setup(lab: Lab) -> None:
     from mlops_kit.examples import churn_data
 
     wh = lab.backend.warehouse
-    wh.create_schemas(SCHEMAS)
-    say(f"  schemas {', '.join(SCHEMAS)} in {wh.database}")
     if lab.options.data_dir:
         customers_path, orders_path = churn_data.find_csv_files(lab.options.data_dir)
         say(f"  loading the lab's CSV files: {customers_path}, {orders_path}")
@@ -155,6 +153,8 @@ def step0_setup(lab: Lab) -> None:
     customers = read_csv_checked(customers_path, churn_data.CUSTOMERS_COLUMNS)
     orders = read_csv_checked(orders_path, churn_data.ORDERS_COLUMNS)
     churn_data.validate(customers, orders, customers_path, orders_path)
+    wh.create_schemas(SCHEMAS)
+    say(f"  schemas {', '.join(SCHEMAS)} in {wh.database}")
     wh.write_tables({sql.CUSTOMERS: customers, sql.ORDERS: orders})  # both or neither: never from two files
     lab.note(f"tables {sql.CUSTOMERS} ({len(customers):,} rows), {sql.ORDERS} ({len(orders):,} rows)")
 
@@ -670,7 +670,9 @@ def summary(lab: Lab, seconds: float) -> None:
         say(f"  {what:<22} {where}")
     say(f"  {'plots':<22} {lab.plots_dir}")
     say(f"  {'feature store':<22} mlops-kit features --backend {lab.backend.name}")
-    say(f"  {'runs side by side':<22} mlops-kit runs {EXPERIMENT} -m accuracy,precision,recall,f1_score,roc_auc --backend {lab.backend.name}")
+    say(
+        f"  {'runs side by side':<22} mlops-kit runs {EXPERIMENT} -m accuracy,precision,recall,f1_score,roc_auc --backend {lab.backend.name}"
+    )
     say(f"  {'experiment viewer':<22} mlops-kit lab viewer --backend {lab.backend.name}  (one HTML page)")
     say(f"  {'model versions':<22} mlops-kit models list {MODEL} --backend {lab.backend.name}")
     say(f"  {'lineage':<22} mlops-kit lineage {MODEL} V1 --backend {lab.backend.name}")

@@ -71,3 +71,17 @@ def test_a_folder_without_the_files_says_what_it_found(tmp_path: Path) -> None:
     (tmp_path / "notes.csv").write_text("a\n1\n")
     with pytest.raises(mlops_kit.InvalidInputError, match="notes.csv"):
         churn_data.find_csv_files(tmp_path)
+
+
+def test_bad_files_on_a_fresh_home_create_no_schema(tmp_path: Path) -> None:
+    """Step 0 checks the files before it touches the warehouse: not even the lab's schemas appear."""
+    (tmp_path / "CUSTOMERS.csv").write_text(GOOD_CUSTOMERS)
+    (tmp_path / "ORDERS.csv").write_text("")
+    fresh = mlops_kit.connect("local", home=tmp_path / "home")
+    with pytest.raises(mlops_kit.InvalidInputError, match=r"ORDERS\.csv: the file is empty"):
+        churn_workflow.run(fresh, Options(data_dir=tmp_path, to_step=0, out_dir=tmp_path / "out"))
+    assert fresh.warehouse.list_tables("PREP_DATA") == []
+    assert "PREP_DATA" not in {
+        s.upper() for s in fresh.warehouse.query("SELECT SCHEMA_NAME FROM INFORMATION_SCHEMA.SCHEMATA")["SCHEMA_NAME"]
+    }
+    fresh.close()

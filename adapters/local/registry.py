@@ -9,9 +9,11 @@ How the kit's ideas map onto MLflow, so any MLflow client (and the MLflow UI) re
   ``models:/CUSTOMER_CHURN_PREDICTOR@kit-V1``; versions registered by plain MLflow show up as
   ``V<number>``;
 - the default version is the alias ``default``: ``models:/CUSTOMER_CHURN_PREDICTOR@default``;
-- the comment is the version's description; numeric metrics are the LoggedModel's metrics, logged
-  in the version's run (MLflow records a model's metrics only within a run); metrics that are not
-  numbers, or of a version registered without a run, are tags ``mlops_kit.metric.<name>``;
+- the comment is the version's description; every metric is a tag ``mlops_kit.metric.<name>`` of the
+  version, which is what the kit reads: the version's own copy, so re-tracking or deleting the run it
+  came from changes nothing. Numeric metrics are also the LoggedModel's metrics, logged in the
+  version's run (MLflow records a model's metrics only within a run), for the MLflow UI; versions
+  registered by plain MLflow (no tags) show those;
 - the run's params are the LoggedModel's params (as ``mlflow.<flavor>.log_model`` copies them);
   the training set and feature view versions are tags ``mlops_kit.*`` of the version.
 
@@ -634,23 +636,20 @@ def _abandoned(owner_text: str | None) -> bool:
 
 
 def _split_metrics(metrics: Mapping[str, Any], *, with_run: bool) -> tuple[dict[str, float], dict[str, Any]]:
-    """(LoggedModel metrics, tag metrics): numbers become LoggedModel metrics when there is a run
-    to log them in; everything else (a confusion matrix, say) stays a tag."""
+    """(LoggedModel metrics, tag metrics): every metric is a tag (the version's own copy, which the
+    kit reads); numbers are LoggedModel metrics too when there is a run to log them in."""
     numeric: dict[str, float] = {}
-    other: dict[str, Any] = {}
     for key, value in metrics.items():
         if with_run and isinstance(value, numbers.Real) and not isinstance(value, bool):
             numeric[key] = float(value)
-        else:
-            other[key] = value
-    return numeric, other
+    return numeric, dict(metrics)
 
 
 def _version(mv: VersionRecord, default_number: str | None, logged: LoggedModelRecord | None) -> ModelVersion:
     """A kit version with what MLflow keeps (the core adds the lineage from its records)."""
-    metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in mv.tags.items() if k.startswith(_METRIC)}
-    if logged is not None:
-        metrics.update(logged.metrics)
+    # The version's tags are its own copy; a LoggedModel's metrics fill in for versions plain MLflow made.
+    metrics: dict[str, Any] = dict(logged.metrics) if logged is not None else {}
+    metrics.update({k[len(_METRIC) :]: json.loads(v) for k, v in mv.tags.items() if k.startswith(_METRIC)})
     return ModelVersion(
         model=mv.name,
         version=_kit_name(mv),

@@ -173,6 +173,37 @@ def test_lineage_links_run_training_set_and_feature_views(
     assert lineage.metrics == {"f1": 0.7}
 
 
+def test_a_version_keeps_its_metrics_comment_and_lineage_when_its_run_is_re_tracked(
+    backend: mlops_kit.Backend,
+    unique: str,
+    data,
+    models,  # noqa: ANN001
+) -> None:
+    """Issue 23: the version's metrics, comment and lineage are the version's, whatever happens to its run."""
+    features, _ = data
+    tracker, registry = backend.tracker, backend.registry
+    tracker.set_experiment(f"EXP_{unique}")
+    with tracker.start_run("logreg"):
+        tracker.log_params({"C": 1.0})
+        tracker.log_metrics({"f1_score": 0.5})
+    run = tracker.get_run("logreg")
+    registry.log_model(
+        f"M_{unique}", "v1", models[1], sample_input=features.head(), run=run, comment="first",
+        metrics={"f1_score": 0.95, "confusion_matrix": [[1, 2], [3, 4]]},
+    )  # fmt: skip
+    with tracker.start_run("logreg", replace=True):
+        tracker.log_metrics({"f1_score": 0.1})
+    assert registry.get_metrics(f"M_{unique}", "V1") == {"f1_score": 0.95, "confusion_matrix": [[1, 2], [3, 4]]}
+    assert registry.get_version(f"M_{unique}", "V1").comment == "first"
+    lineage = registry.get_lineage(f"M_{unique}", "V1")
+    # The lineage names the run as it was when the version was registered (its id, its params).
+    assert lineage.run is not None and (lineage.run.name, lineage.run.run_id) == ("LOGREG", run.run_id)
+    assert lineage.params == {"C": "1.0"}
+    assert lineage.metrics == {"f1_score": 0.95, "confusion_matrix": [[1, 2], [3, 4]]}
+    tracker.delete_run("logreg")
+    assert registry.get_metrics(f"M_{unique}", "V1")["f1_score"] == 0.95
+
+
 def test_models_callable_from_sql_agree_with_predict(
     backend: mlops_kit.Backend,
     unique: str,

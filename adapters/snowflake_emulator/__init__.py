@@ -39,7 +39,9 @@ FOLDER = "snowflake-emulator"
 def router() -> Router:
     """Every statement family of the emulator, in the order they are offered a statement."""
     from mlops_kit.adapters.snowflake_emulator import (
+        asof_joins,
         databases,
+        dynamic_tables,
         experiments,
         feature_store,
         models,
@@ -58,10 +60,13 @@ def router() -> Router:
             databases.family,
             tables.family,
             stages.family,
+            dynamic_tables.family,
+            dynamic_tables.refresh_history,
             feature_store.family,
             models.family,
             experiments.family,
             queries.family,
+            asof_joins.family,
         ]
     )
 

@@ -45,6 +45,14 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.tag_references (
 CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.warehouse_objects (
     kind VARCHAR, database_name VARCHAR, schema_name VARCHAR, name VARCHAR, definition VARCHAR,
     comment VARCHAR, created_on TIMESTAMPTZ, PRIMARY KEY (kind, database_name, schema_name, name));
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.dynamic_tables (
+    database_name VARCHAR, schema_name VARCHAR, name VARCHAR, query VARCHAR, text VARCHAR, target_lag VARCHAR,
+    refresh_mode VARCHAR, warehouse VARCHAR, initialization_warehouse VARCHAR, initialize VARCHAR, comment VARCHAR,
+    columns VARCHAR, scheduling_state VARCHAR, created_on TIMESTAMPTZ, cluster_by VARCHAR,
+    last_suspended_on TIMESTAMPTZ, data_timestamp TIMESTAMPTZ, PRIMARY KEY (database_name, schema_name, name));
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.dynamic_table_refreshes (
+    database_name VARCHAR, schema_name VARCHAR, name VARCHAR, state VARCHAR, trigger VARCHAR,
+    refresh_start_time TIMESTAMPTZ, refresh_end_time TIMESTAMPTZ);
 CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.models (
     database_name VARCHAR, schema_name VARCHAR, name VARCHAR, comment VARCHAR, default_version VARCHAR,
     created_on TIMESTAMPTZ, PRIMARY KEY (database_name, schema_name, name));

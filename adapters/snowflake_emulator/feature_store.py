@@ -1,12 +1,13 @@
 """What snowflake-ml's FeatureStore sends that fakesnow lacks: tags and tag references, views that
-keep the text they were created with, and the (absent) dynamic tables, tasks and online tables.
+keep the text they were created with, and the (absent) tasks and online tables.
 
 An entity is a tag whose ALLOWED_VALUES are its join keys; a feature view version is a view
 tagged with the feature store's metadata, read back from ``SHOW VIEWS … text``. Views run on
 fakesnow (DuckDB); the emulator keeps what DuckDB cannot: the statement text, comment and tags.
 
-The emulated account has no dynamic tables, tasks or online feature tables: SHOW lists none, DROP
-… IF EXISTS succeeds, and CREATE is not answered (the kit registers static views only).
+The emulated account has no tasks or online feature tables: SHOW lists none, DROP … IF EXISTS
+succeeds, and CREATE is not answered. Dynamic tables (feature views with a refresh_freq) are
+emulated in ``dynamic_tables.py``.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ family = Family(
     "tags and feature store objects",
     claim_anywhere(
         r"^\s*(?:CREATE|ALTER|DROP|UNDROP)\s+(?:OR\s+REPLACE\s+)?TAG\b",
-        r"^\s*SHOW\s+(?:TAGS|VIEWS|DYNAMIC\s+TABLES|TASKS)\b",
-        r"^\s*(?:CREATE|ALTER|DROP|SHOW)\s+(?:OR\s+REPLACE\s+)?(?:ONLINE\s+FEATURE\s+TABLES?|TASK|DYNAMIC\s+TABLE)\b",
+        r"^\s*SHOW\s+(?:TAGS|VIEWS|TASKS)\b",
+        r"^\s*(?:CREATE|ALTER|DROP|SHOW)\s+(?:OR\s+REPLACE\s+)?(?:ONLINE\s+FEATURE\s+TABLES?|TASK)\b",
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:SECURE\s+)?VIEW\b",
         r"^\s*DROP\s+(?:VIEW|TABLE)\b",
         r"^\s*ALTER\s+(?:VIEW|TABLE)\b[^;]*\b(?:SET|UNSET)\s+(?:TAG|COMMENT)\b",
@@ -212,7 +213,7 @@ def create_view(statement: Statement, match: re.Match[str]) -> Rows:
     columns = ""
     if match["columns"]:
         # Column COMMENTs are kept in the text only; DuckDB takes the names.
-        names = [re.match(IDENT, part.strip()) for part in _split_top_level(match["columns"])]
+        names = [re.match(IDENT, part.strip()) for part in split_top_level(match["columns"])]
         columns = " (" + ", ".join(n.group(0) for n in names if n) + ")"
     replace = "OR REPLACE " if match["replace"] else ""
     exists = "IF NOT EXISTS " if match["exists"] else ""
@@ -232,7 +233,7 @@ def create_view(statement: Statement, match: re.Match[str]) -> Rows:
     return status(f"View {view.name} successfully created.")
 
 
-def _split_top_level(text: str) -> list[str]:
+def split_top_level(text: str) -> list[str]:
     parts, depth, current = [], 0, []
     for char in text:
         if char == "," and depth == 0:
@@ -346,22 +347,10 @@ def show_views(statement: Statement, match: re.Match[str]) -> Rows:
     )
 
 
-# Dynamic tables, tasks and online feature tables do not exist in the emulated account: SHOW lists
-# none (https://docs.snowflake.com/en/sql-reference/sql/show-dynamic-tables, …/show-tasks,
-# …/show-online-feature-tables for the columns), DROP/ALTER … IF EXISTS succeed without one, and
-# anything else (CREATE …) is a statement the emulator does not answer.
-
-
-@family.statement(rf"SHOW\s+DYNAMIC\s+TABLES{SHOW_FILTERS}")
-def show_dynamic_tables(statement: Statement, match: re.Match[str]) -> Rows:
-    show_filter(statement, match)
-    columns = ["created_on", "name", "reserved", "database_name", "schema_name", "cluster_by", "rows", "bytes",
-               "owner", "target_lag", "refresh_mode", "refresh_mode_reason", "warehouse", "comment", "text",
-               "automatic_clustering", "scheduling_state", "last_suspended_on", "is_clone", "is_replica",
-               "is_iceberg", "data_timestamp", "owner_role_type"]  # fmt: skip
-    return Rows(
-        [(c, _TIMESTAMP if c in ("created_on", "last_suspended_on", "data_timestamp") else "VARCHAR") for c in columns]
-    )
+# Tasks and online feature tables do not exist in the emulated account: SHOW lists none
+# (https://docs.snowflake.com/en/sql-reference/sql/show-tasks, …/show-online-feature-tables for the
+# columns), DROP/ALTER … IF EXISTS succeed without one, and anything else (CREATE …) is a statement the
+# emulator does not answer. Dynamic tables are emulated in dynamic_tables.py.
 
 
 @family.statement(rf"SHOW\s+(?P<terse>TERSE\s+)?TASKS{SHOW_FILTERS}")
@@ -376,7 +365,7 @@ def show_tasks(statement: Statement, match: re.Match[str]) -> Rows:
 
 
 @family.statement(
-    rf"(?P<verb>DROP|ALTER)\s+(?P<kind>TASK|DYNAMIC\s+TABLE|ONLINE\s+FEATURE\s+TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?"
+    rf"(?P<verb>DROP|ALTER)\s+(?P<kind>TASK|ONLINE\s+FEATURE\s+TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?"
     rf"(?P<name>{NAME})(?:\s+.*)?"
 )
 def drop_or_alter_absent(statement: Statement, match: re.Match[str]) -> Rows:

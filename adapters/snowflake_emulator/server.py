@@ -187,6 +187,9 @@ class EmulatorServer:
         database = (d := request.query_params.get("databaseName")) and normalise_ident(d)
         schema = (s := request.query_params.get("schemaName")) and normalise_ident(s)
         warehouse = (w := request.query_params.get("warehouse")) and normalise_ident(w)
+        # A login that names a database and no schema uses the database's PUBLIC schema, as USE DATABASE
+        # does (https://docs.snowflake.com/en/sql-reference/sql/use-database).
+        schema = schema or ("PUBLIC" if database else None)
         body = json.loads(await _body(request))
         session_params: dict[str, Any] = body["data"].get("SESSION_PARAMETERS", {})
         autocommit = session_params.get("AUTOCOMMIT", True)
@@ -258,6 +261,9 @@ class EmulatorServer:
         sql = without_comments(sql_text)
         async with self._lock():
             try:
+                chain = _piped(sql)
+                if len(chain) > 1:
+                    return await self._answer_chain(request, body, session, chain, params)
                 return await self._answer(request, body, session, sql, params)
             except snowflake.connector.errors.Error as exc:
                 logger.debug("error     %s: %s", _short(sql), exc.msg)
@@ -265,6 +271,24 @@ class EmulatorServer:
             except Exception as exc:  # a defect of the emulator: report it as Snowflake reports internal errors
                 logger.exception("the emulator failed on %s", _short(sql))
                 return _error("000603", f"Snowflake emulator internal error on {_short(sql)}: {exc!r}", "XX000")
+
+    async def _answer_chain(
+        self, request: Request, body: dict[str, Any], session: EmulatorSession, chain: list[str], params: Any
+    ) -> JSONResponse:
+        """Statements joined by the pipe operator, in order; ``$n`` in a FROM clause is the result of
+        the statement n places back (https://docs.snowflake.com/en/sql-reference/operators-flow).
+        The chain's answer is its last statement's; an error stops it there."""
+        query_ids: list[str] = []
+        response: JSONResponse | None = None
+        for position, statement_sql in enumerate(chain):
+            statement_sql = _with_results(statement_sql, query_ids, position)
+            response = await self._answer(request, body, session, statement_sql, params if position == 0 else None)
+            answer = json.loads(bytes(response.body))
+            if not answer.get("success"):
+                return response
+            query_ids.append(answer["data"]["queryId"])
+        assert response is not None
+        return response
 
     async def _answer(
         self, request: Request, body: dict[str, Any], session: EmulatorSession, sql: str, params: Any
@@ -345,11 +369,50 @@ class EmulatorServer:
 
 # Helpers.
 
+_PIPE = re.compile(r"->>")
+_PIPE_REFERENCE = re.compile(r"(?P<keyword>\b(?:FROM|JOIN)\s+)\$(?P<back>\d+)\b", re.IGNORECASE)
+
+
+def _piped(sql: str) -> list[str]:
+    """The statements of a chain joined by ``->>`` (outside literals and quoted names)."""
+    cuts = [found.span() for found in _PIPE.finditer(masked(sql))]
+    if not cuts:
+        return [sql]
+    parts, position = [], 0
+    for start, end in cuts:
+        parts.append(sql[position:start].strip())
+        position = end
+    parts.append(sql[position:].strip())
+    return parts
+
+
+def _with_results(sql: str, query_ids: list[str], position: int) -> str:
+    """Statement ``position`` of a chain with each ``FROM $n`` reading the result it names."""
+    out, at = [], 0
+    for reference in _PIPE_REFERENCE.finditer(masked(sql)):
+        back = int(reference["back"])
+        if back < 1 or back > position:
+            raise snowflake.connector.errors.ProgrammingError(
+                msg=f"SQL compilation error:\npipe reference ${back} does not name an earlier statement of the "
+                f"chain (this is statement {position + 1})",
+                errno=2003,
+                sqlstate="42601",
+            )
+        out.append(sql[at : reference.start()])
+        out.append(f"{reference['keyword']}TABLE(RESULT_SCAN('{query_ids[position - back]}'))")
+        at = reference.end()
+    out.append(sql[at:])
+    return "".join(out)
+
 
 async def _fakesnow(request: Request, sql: str) -> Any:
     """fakesnow's answer; what fakesnow cannot run (its HTTP 500) becomes a Snowflake error the
     connector raises at once, instead of retrying it until the network timeout."""
     response = await fakesnow_server.query_request(request)
+    if response.status_code == 200 and logger.isEnabledFor(logging.DEBUG):
+        answer = json.loads(bytes(response.body))
+        if not answer.get("success"):
+            logger.debug("error     %s: %s", _short(sql), " ".join(str(answer.get("message")).split())[:300])
     if response.status_code == 500:
         logger.debug("fakesnow cannot run %s", _short(sql))
         return _error(

@@ -12,6 +12,7 @@ from typing import Any
 from snowflake.connector.errors import ProgrammingError
 
 from mlops_kit.adapters.snowflake_emulator import conda_channel
+from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
     LIKE,
@@ -20,7 +21,9 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     Rewrite,
     Rows,
     Statement,
+    already_exists,
     claim_anywhere,
+    does_not_exist,
     identifier,
     invalid,
     like_of,
@@ -37,7 +40,10 @@ family = Family(
         r"\bSYSTEM\$CANCEL_ALL_QUERIES\s*\(",
         r"\bSYSTEM\$ML_PLATFORM_CAPABILITIES\s*\(",
         r"^\s*USE\s+WAREHOUSE\b",
+        r"^\s*(?:CREATE(?:\s+OR\s+REPLACE)?|DROP|ALTER)\s+(?:WAREHOUSE|EXTERNAL\s+VOLUME)\b",
+        r"^\s*SHOW\s+EXTERNAL\s+VOLUMES\b",
         r"^\s*SHOW\s+WAREHOUSES\b",
+        r"^\s*SHOW\s+ROLES\b",
         r"^\s*SHOW\s+PARAMETERS\b",
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|SCOPED\s+TEMPORARY|VOLATILE)\s+TABLE\b",
     ),
@@ -53,11 +59,88 @@ ROLE = "ACCOUNTADMIN"
 _CURRENT = re.compile(r"\bCURRENT_(?P<what>WAREHOUSE|ROLE)\s*\(\s*\)", re.IGNORECASE)
 
 
+# Warehouses and external volumes are account objects the emulator keeps by name only: a warehouse
+# runs nothing (queries run on DuckDB in this process) and an external volume stores nothing (no
+# cloud storage). https://docs.snowflake.com/en/sql-reference/sql/create-warehouse,
+# …/drop-warehouse, …/create-external-volume, …/drop-external-volume, …/show-external-volumes.
+_ACCOUNT_OBJECT = re.compile(r"(?P<kind>WAREHOUSE|EXTERNAL\s+VOLUME)", re.IGNORECASE)
+
+
+def _account_objects(statement: Statement, kind: str) -> dict[str, Any]:
+    return {
+        name: created
+        for name, created in statement.account.query(
+            f"SELECT name, created_on FROM {STATE_SCHEMA}.warehouse_objects WHERE kind = ? AND database_name = ''",
+            [kind],
+        )
+    }
+
+
+@family.statement(
+    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?P<kind>WAREHOUSE|EXTERNAL\s+VOLUME)\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?P<name>{IDENT})(?P<rest>.*)"
+)
+def create_account_object(statement: Statement, match: re.Match[str]) -> Rows:
+    kind = " ".join(match["kind"].upper().split())
+    name = identifier(match["name"])
+    existing = _account_objects(statement, kind)
+    if (name in existing or (kind == "WAREHOUSE" and name == WAREHOUSE)) and not match["replace"]:
+        if match["exists"]:
+            return status(f"{name} already exists, statement succeeded.")
+        raise already_exists("Object", name)
+    statement.account.execute(
+        f"INSERT OR REPLACE INTO {STATE_SCHEMA}.warehouse_objects VALUES (?, '', '', ?, ?, NULL, now())",
+        [kind, name, match["rest"].strip()],
+    )
+    if kind == "WAREHOUSE":  # "creating a warehouse sets it as the current warehouse for the session"
+        statement.session.warehouse = name
+        return status(f"Warehouse {name} successfully created.")
+    return status(f"External volume {name} successfully created.")
+
+
+@family.statement(rf"DROP\s+(?P<kind>WAREHOUSE|EXTERNAL\s+VOLUME)\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{IDENT})")
+def drop_account_object(statement: Statement, match: re.Match[str]) -> Rows:
+    kind = " ".join(match["kind"].upper().split())
+    name = identifier(match["name"])
+    if name not in _account_objects(statement, kind):
+        if match["exists"]:
+            return status(f"Drop statement executed successfully ({name} already dropped).")
+        raise does_not_exist(kind.title(), name)
+    statement.account.execute(
+        f"DELETE FROM {STATE_SCHEMA}.warehouse_objects WHERE kind = ? AND database_name = '' AND name = ?", [kind, name]
+    )
+    if statement.session.warehouse == name:
+        statement.session.warehouse = None
+    return status(f"{name} successfully dropped.")
+
+
+@family.statement(
+    rf"ALTER\s+WAREHOUSE\s+(?:IF\s+EXISTS\s+)?(?P<name>{IDENT})\s+(?:SUSPEND|RESUME(?:\s+IF\s+SUSPENDED)?|SET\s+.*)"
+)
+def alter_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
+    return status("Statement executed successfully.")
+
+
+@family.statement(rf"SHOW\s+EXTERNAL\s+VOLUMES{LIKE}")
+def show_external_volumes(statement: Statement, match: re.Match[str]) -> Rows:
+    like = like_of(match)
+    rows = [
+        (name, "false", "", "ACCOUNTADMIN", "ROLE", created)
+        for name, created in sorted(_account_objects(statement, "EXTERNAL VOLUME").items())
+        if like is None or like.fullmatch(name)
+    ]
+    return Rows(
+        [("name", "VARCHAR"), ("allow_writes", "VARCHAR"), ("comment", "VARCHAR"), ("owner", "VARCHAR"),
+         ("owner_role_type", "VARCHAR"), ("created_on", "TIMESTAMP WITH TIME ZONE")],
+        rows,
+    )  # fmt: skip
+
+
 # https://docs.snowflake.com/en/sql-reference/sql/use-warehouse
 @family.statement(rf"USE\s+WAREHOUSE\s+(?P<name>{IDENT})")
 def use_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
     name = identifier(match["name"])
-    if name != WAREHOUSE:
+    if name != WAREHOUSE and name not in _account_objects(statement, "WAREHOUSE"):
         raise ProgrammingError(
             msg="SQL compilation error:\nObject does not exist, or operation cannot be performed.",
             errno=2043,
@@ -73,13 +156,15 @@ def use_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
 def show_warehouses(statement: Statement, match: re.Match[str]) -> Rows:
     rows = []
     like = like_of(match)
-    if like is None or like.fullmatch(WAREHOUSE):
-        current = "Y" if statement.session.warehouse == WAREHOUSE else "N"
-        created = statement.account.created_on
+    warehouses = {WAREHOUSE: statement.account.created_on, **_account_objects(statement, "WAREHOUSE")}
+    for name, created in sorted(warehouses.items()):
+        if like is not None and not like.fullmatch(name):
+            continue
+        current = "Y" if statement.session.warehouse == name else "N"
         rows.append(
-            (WAREHOUSE, "STARTED", "STANDARD", "X-Small", 1, 1, 1, 0, 0, "Y", current, 600, "true", "100", "0",
-             "0", "0", created, created, created, "ACCOUNTADMIN", "the Snowflake emulator's warehouse (runs on "
-             "this machine)", "false", 8, None, "STANDARD", None, "ROLE", None)
+            (name, "STARTED", "STANDARD", "X-Small", 1, 1, 1, 0, 0, "Y" if name == WAREHOUSE else "N", current, 600,
+             "true", "100", "0", "0", "0", created, created, created, "ACCOUNTADMIN", "a Snowflake emulator "
+             "warehouse (queries run on this machine)", "false", 8, None, "STANDARD", None, "ROLE", None)
         )  # fmt: skip
     return Rows(_WAREHOUSE_COLUMNS, rows)
 
@@ -95,6 +180,34 @@ _WAREHOUSE_COLUMNS = [
     ("query_acceleration_max_scale_factor", "BIGINT"), ("resource_monitor", "VARCHAR"),
     ("scaling_policy", "VARCHAR"), ("budget", "VARCHAR"), ("owner_role_type", "VARCHAR"),
     ("resource_constraint", "VARCHAR"),
+]  # fmt: skip
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/show-roles (the documented columns): the emulated
+# account's system roles; its one user holds ACCOUNTADMIN.
+_SYSTEM_ROLES = ("ACCOUNTADMIN", "ORGADMIN", "PUBLIC", "SECURITYADMIN", "SYSADMIN", "USERADMIN")
+
+
+@family.statement(rf"SHOW\s+(?P<terse>TERSE\s+)?ROLES{LIKE}(?:\s+LIMIT\s+(?P<limit>\d+))?")
+def show_roles(statement: Statement, match: re.Match[str]) -> Rows:
+    like = like_of(match)
+    created = statement.account.created_on
+    rows = [
+        (created, name, "Y" if name == ROLE else "N", "Y" if name == ROLE else "N", "N", 1 if name == ROLE else 0,
+         0, 0, "" if name in ("ACCOUNTADMIN", "PUBLIC") else "ACCOUNTADMIN", "", "ROLE")
+        for name in _SYSTEM_ROLES
+        if like is None or like.fullmatch(name)
+    ]  # fmt: skip
+    if match["limit"]:
+        rows = rows[: int(match["limit"])]
+    return Rows(_ROLE_COLUMNS, rows)
+
+
+_ROLE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("is_default", "VARCHAR"),
+    ("is_current", "VARCHAR"), ("is_inherited", "VARCHAR"), ("assigned_to_users", "BIGINT"),
+    ("granted_to_roles", "BIGINT"), ("granted_roles", "BIGINT"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),
+    ("owner_role_type", "VARCHAR"),
 ]  # fmt: skip
 
 
@@ -132,7 +245,11 @@ def cancel_all_queries(statement: Statement, match: re.Match[str]) -> Rows:
 # https://docs.snowflake.com/en/sql-reference/functions/result_scan: the rows of an earlier query of
 # the account, as a table. Snowpark reads a SHOW command's result this way once it filters or
 # projects it; fakesnow answers only a bare SELECT * FROM TABLE(RESULT_SCAN(…)).
-_RESULT_SCAN = re.compile(r"\b(?:TABLE\s*\(\s*)?RESULT_SCAN\s*\(\s*'(?P<id>[^']*)'\s*\)(?:\s*\))?", re.IGNORECASE)
+_RESULT_SCAN = re.compile(
+    r"\b(?:TABLE\s*\(\s*)?RESULT_SCAN\s*\(\s*(?:'(?P<id>[^']*)'|LAST_QUERY_ID\s*\(\s*(?P<back>-?\d+)?\s*\))\s*\)"
+    r"(?:\s*\))?",
+    re.IGNORECASE,
+)
 
 
 @result_scans.statement(r"(?:SELECT|WITH)\b.*")
@@ -143,13 +260,22 @@ def result_scan(statement: Statement, match: re.Match[str]) -> Rewrite:
     if not found:
         raise invalid("RESULT_SCAN takes the query ID as a string literal")
     for scan in reversed(found):
-        cached = statement.session.conn.results_cache.get(scan["id"])
+        query_id = scan["id"] if scan["id"] is not None else _last_query_id(statement, int(scan["back"] or -1))
+        cached = statement.session.conn.results_cache.get(query_id)
         if cached is None:
-            raise ProgrammingError(msg=f"Statement {scan['id']} not found", errno=709, sqlstate="02000")
+            raise ProgrammingError(msg=f"Statement {query_id} not found", errno=709, sqlstate="02000")
         relation = f"_EMULATOR_RESULT_{len(found) - len(tables)}_{statement.session.id}"
         tables[relation] = cached[0]
         sql = f"{sql[: scan.start()]}{relation}{sql[scan.end() :]}"
     return Rewrite(sql, statement.params, lambda: registered(statement.session, tables))
+
+
+def _last_query_id(statement: Statement, back: int) -> str | None:
+    """https://docs.snowflake.com/en/sql-reference/functions/last_query_id: the session's query
+    ``back`` places back (-1 the latest, 1 the first); the session's results are kept in order."""
+    ids = list(statement.session.conn.results_cache)
+    index = back if back < 0 else back - 1
+    return ids[index] if -len(ids) <= index < len(ids) else None
 
 
 # SYSTEM$ML_PLATFORM_CAPABILITIES is not in Snowflake's public reference; an account that lacks it

@@ -26,7 +26,7 @@ from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundErro
     [
         "SHOW RUNS IN EXPERIMENTT MLOPS_HOL_DB.PUBLIC.E",
         "ALTER MODEL MLOPS_HOL_DB.PUBLIC.M SET DEFAULT_VERSON = V1",
-        "CREATE DYNAMIC TABLE MLOPS_HOL_DB.PUBLIC.D TARGET_LAG = '1 hour' WAREHOUSE = EMULATOR_WH AS SELECT 1 AS A",
+        "ALTER DYNAMIC TABLE MLOPS_HOL_DB.PUBLIC.D CLUSTER BY (A)",
         "SELECT * FROM TABLE(SYSTEM$GET_EXPERIMENT_RUN_METRICS('MLOPS_HOL_DB.PUBLIC.E', 'R'))",
     ],
     ids=["misspelled-show-runs", "misspelled-alter-model", "dynamic-table", "metric-history"],

@@ -23,8 +23,13 @@ family = Family("ASOF JOIN", claim_anywhere(r"\bMATCH_CONDITION\b"))
 
 @family.statement(r".*")
 def asof_join(statement: Statement, match: re.Match[str]) -> Rewrite:
+    return Rewrite(asof_as_duckdb_reads(statement.sql), statement.params)
+
+
+def asof_as_duckdb_reads(sql: str) -> str:
+    """``sql`` with each ``ASOF JOIN … MATCH_CONDITION`` as DuckDB's ASOF LEFT JOIN."""
     try:
-        tree = sqlglot.parse_one(statement.sql, read="snowflake")
+        tree = sqlglot.parse_one(sql, read="snowflake")
     except sqlglot.errors.ParseError as exc:
         raise invalid(f"cannot read the ASOF JOIN: {exc}", errno=1003, sqlstate="42000") from exc
     for join in list(tree.find_all(exp.Join)):
@@ -38,7 +43,7 @@ def asof_join(statement: Statement, match: re.Match[str]) -> Rewrite:
         join.set("on", exp.and_(equalities, condition) if equalities is not None else condition)
         join.set("match_condition", None)
         join.set("side", "LEFT")
-    return Rewrite(tree.sql(dialect="snowflake"), statement.params)
+    return tree.sql(dialect="snowflake")
 
 
 def _using_as_equalities(join: exp.Join) -> exp.Expression:

@@ -66,6 +66,7 @@ def create_database(statement: Statement, match: re.Match[str]) -> Rows:
     if existed and not match["replace"] and not match["exists"]:
         raise already_exists("Object", name)
     if existed and match["exists"]:
+        statement.account.ensure_information_schema()  # a database fakesnow made at login has none yet
         return status(f"{name} already exists, statement succeeded.")
     if existed:
         run_on_fakesnow(statement, f"DROP DATABASE {quoted(name)}")

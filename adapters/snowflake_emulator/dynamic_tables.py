@@ -22,7 +22,8 @@ import pyarrow as pa
 from snowflake.connector.errors import ProgrammingError
 
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
-from mlops_kit.adapters.snowflake_emulator.feature_store import forget_object, set_tags, split_top_level
+from mlops_kit.adapters.snowflake_emulator.feature_store import forget_object, object_exists, set_tags, split_top_level
+from mlops_kit.adapters.snowflake_emulator.queries import query_for_fakesnow
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
     NAME,
@@ -100,7 +101,7 @@ def create_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
     for required in ("TARGET_LAG", "WAREHOUSE"):
         if required not in options:
             raise invalid(f"CREATE DYNAMIC TABLE {target.fqn} needs {required} = …", errno=1003, sqlstate="42601")
-    exists = _recorded(statement, target) is not None or _table_exists(statement, target)
+    exists = _recorded(statement, target) is not None or object_exists(statement, target)
     if exists and head["exists"]:
         return status(f"{target.name} already exists, statement succeeded.")
     if exists and not head["replace"]:
@@ -135,6 +136,7 @@ def create_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
 def _materialise(statement: Statement, target: ObjectName, query: str, columns: list[str], *, empty: bool) -> None:
     aliases = f" AS _dt({', '.join(quoted(c) for c in columns)})" if columns else " AS _dt"
     limit = " LIMIT 0" if empty else ""
+    query = query_for_fakesnow(query)
     run_on_fakesnow(statement, f"CREATE OR REPLACE TABLE {target.fqn} AS SELECT * FROM ({query}){aliases}{limit}")
 
 
@@ -345,20 +347,6 @@ def _recorded(statement: Statement, target: ObjectName) -> dict[str, Any] | None
     names = [d[0] for d in cursor.description]
     row = cursor.fetchone()
     return dict(zip(names, row, strict=True)) if row else None
-
-
-def is_dynamic_table(statement: Statement, target: ObjectName) -> bool:
-    return _recorded(statement, target) is not None
-
-
-def _table_exists(statement: Statement, target: ObjectName) -> bool:
-    return bool(
-        statement.account.query(
-            "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ? UNION ALL "
-            "SELECT 1 FROM duckdb_views() WHERE database_name = ? AND schema_name = ? AND view_name = ?",
-            [*target.parts, *target.parts],
-        )
-    )
 
 
 def _data_timestamp(statement: Statement, target: ObjectName) -> Any:

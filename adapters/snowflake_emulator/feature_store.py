@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
+from mlops_kit.adapters.snowflake_emulator.queries import query_for_fakesnow
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
     NAME,
@@ -219,9 +220,8 @@ def create_view(statement: Statement, match: re.Match[str]) -> Rows:
     exists = "IF NOT EXISTS " if match["exists"] else ""
     if match["exists"] and _view_recorded(statement, view):
         return status(f"{view.name} already exists, statement succeeded.")
-    run_on_fakesnow(
-        statement, f"CREATE {replace}VIEW {exists}{view.fqn}{columns} AS {match['query']}", statement.params
-    )
+    query = query_for_fakesnow(match["query"])
+    run_on_fakesnow(statement, f"CREATE {replace}VIEW {exists}{view.fqn}{columns} AS {query}", statement.params)
     with statement.account.transaction():
         forget_object(statement, "TABLE", view)
         statement.account.execute(
@@ -272,7 +272,7 @@ def drop_view_or_table(statement: Statement, match: re.Match[str]) -> Any:
 )
 def alter_view_or_table(statement: Statement, match: re.Match[str]) -> Rows:
     target = statement.object_name(match["name"], match["kind"].lower())
-    if not _object_exists(statement, target):
+    if not object_exists(statement, target):
         if match["exists"]:
             return status("Statement executed successfully.")
         raise does_not_exist(match["kind"].capitalize(), target.fqn)
@@ -292,7 +292,8 @@ def alter_view_or_table(statement: Statement, match: re.Match[str]) -> Rows:
     return status("Statement executed successfully.")
 
 
-def _object_exists(statement: Statement, target: ObjectName) -> bool:
+def object_exists(statement: Statement, target: ObjectName) -> bool:
+    """Whether a table or view ``target`` exists."""
     return bool(
         statement.account.query(
             "SELECT 1 FROM duckdb_tables() WHERE database_name = ? AND schema_name = ? AND table_name = ? "

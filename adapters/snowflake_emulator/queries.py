@@ -20,7 +20,22 @@ _POSITIONAL = re.compile(r"\$(\d+)\b(?!\s*:)")
 
 @family.statement(r"(?:SELECT|WITH)\b.*")
 def from_values(statement: Statement, match: re.Match[str]) -> Rewrite:
-    sql = statement.sql
+    return Rewrite(values_as_fakesnow_reads(statement.sql), statement.params)
+
+
+def query_for_fakesnow(sql: str) -> str:
+    """A query inside another statement (a view's, a dynamic table's) as the emulator rewrites a query
+    of its own: VALUES lists and ASOF joins in the spelling fakesnow runs."""
+    from mlops_kit.adapters.snowflake_emulator import asof_joins
+
+    if family.claims.search(masked(sql)):
+        sql = values_as_fakesnow_reads(sql)
+    if asof_joins.family.claims.search(masked(sql)):
+        sql = asof_joins.asof_as_duckdb_reads(sql)
+    return sql
+
+
+def values_as_fakesnow_reads(sql: str) -> str:
     blanked = masked(sql)
     for found in reversed(list(_FROM_VALUES.finditer(blanked))):
         end = _end_of_values(blanked, found.end())
@@ -29,7 +44,7 @@ def from_values(statement: Statement, match: re.Match[str]) -> Rewrite:
     spans = [(m.start(), m.end(), m.group(1)) for m in _POSITIONAL.finditer(masked(sql))]
     for start, end, number in reversed(spans):
         sql = f"{sql[:start]}COLUMN{number}{sql[end:]}"
-    return Rewrite(sql, statement.params)
+    return sql
 
 
 def _end_of_values(sql: str, position: int) -> int:

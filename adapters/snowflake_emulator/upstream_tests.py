@@ -212,8 +212,10 @@ def test_root(source: Path, workdir: Path) -> Path:
     return source
 
 
-def run(source: Path, *, report: Path, pytest_args: Sequence[str] = ()) -> int:
-    """Run the named selection of ``source`` on an emulated account; the pytest exit code."""
+def run(source: Path, *, report: Path, pytest_args: Sequence[str] = (), timeout: float | None = None) -> int:
+    """Run the named selection of ``source`` on an emulated account; the pytest exit code.
+
+    Each test may take 60 s (pytest-timeout); the whole run ``timeout`` seconds (None: no limit)."""
     import subprocess
 
     with tempfile.TemporaryDirectory(prefix="mlops_kit_upstream_src_") as workdir:
@@ -222,8 +224,8 @@ def run(source: Path, *, report: Path, pytest_args: Sequence[str] = ()) -> int:
         files = [str(integ / name) for name in NAMED_SELECTION if (integ / name).is_file()]
         env = {**os.environ, "MLOPS_KIT_UPSTREAM_REPORT": str(report)}
         command = [sys.executable, "-m", "pytest", "-p", __name__, "-p", "no:cacheprovider", "-q",
-                   "--timeout=300", f"--rootdir={root / 'tests'}", *pytest_args, *files]  # fmt: skip
-        return subprocess.call(command, cwd=root, env=env)
+                   "--timeout=60", f"--rootdir={root / 'tests'}", *pytest_args, *files]  # fmt: skip
+        return subprocess.run(command, cwd=root, env=env, timeout=timeout, check=False).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:

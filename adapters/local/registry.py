@@ -9,9 +9,9 @@ How the kit's ideas map onto MLflow, so any MLflow client (and the MLflow UI) re
   ``models:/CUSTOMER_CHURN_PREDICTOR@kit-V1``; versions registered by plain MLflow show up as
   ``V<number>``;
 - the default version is the alias ``default``: ``models:/CUSTOMER_CHURN_PREDICTOR@default``;
-- the comment is the version's description; every metric is a tag ``mlops_kit.metric.<name>`` of the
-  version, which is what the kit reads: the version's own copy, so re-tracking or deleting the run it
-  came from changes nothing. Numeric metrics are also the LoggedModel's metrics, logged in the
+- the comment is the version's description; the version's metrics are one tag ``mlops_kit.metrics``
+  of the version (a JSON object), which is what the kit reads: the version's own copy, so re-tracking
+  or deleting the run it came from changes nothing. Numeric metrics are also the LoggedModel's metrics, logged in the
   version's run (MLflow records a model's metrics only within a run), for the MLflow UI; versions
   registered by plain MLflow (no tags) show those;
 - the run's params are the LoggedModel's params (as ``mlflow.<flavor>.log_model`` copies them);
@@ -78,7 +78,8 @@ VERSION_ALIAS_PREFIX = "kit-"
 _VERSION = "mlops_kit.version"
 _TRAINING_SET = "mlops_kit.training_set"
 _FEATURE_VIEWS = "mlops_kit.feature_views"
-_METRIC = "mlops_kit.metric."
+_METRICS = "mlops_kit.metrics"  # the version's metrics, one JSON object
+_METRIC = "mlops_kit.metric."  # one tag a metric: how earlier kit versions stored some metrics (read only)
 _PENDING = "mlops_kit.pending"
 # Tags of a LoggedModel.
 _MODEL = "mlops_kit.model"
@@ -289,7 +290,7 @@ class _Writes:
             raise AlreadyExistsError(
                 f"model {name} already has version {kit_version}: choose a new version name or pass overwrite=True"
             )
-        tags = {_VERSION: kit_version, **{f"{_METRIC}{k}": json.dumps(v, default=str) for k, v in tag_metrics.items()}}
+        tags = {_VERSION: kit_version, _METRICS: json.dumps(tag_metrics, default=str)}
         # Lineage as tags too, for MLflow UI users; the kit reads its record table (mlops_kit/records/).
         tags[_FEATURE_VIEWS] = json.dumps(lineage[0])
         if lineage[1]:
@@ -419,8 +420,8 @@ class _Writes:
         model_metrics, tag_metrics = _split_metrics(metrics, with_run=run_id is not None and model_id is not None)
         if model_metrics:
             self.log_model_metrics(run_id, model_id, model_metrics)  # type: ignore[arg-type]
-        for key, value in tag_metrics.items():
-            self.client.set_model_version_tag(name, mv.number, f"{_METRIC}{key}", json.dumps(value, default=str))
+        kept = {**_tag_metrics(mv.tags), **tag_metrics}
+        self.client.set_model_version_tag(name, mv.number, _METRICS, json.dumps(kept, default=str))
 
     def commit(self, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None) -> None:
         """Make a pending version the kit's ``kit_version``: aliases first, then drop the mark."""
@@ -635,6 +636,14 @@ def _abandoned(owner_text: str | None) -> bool:
     return owner is None or owner.is_gone()
 
 
+def _tag_metrics(tags: Mapping[str, str]) -> dict[str, Any]:
+    """The metrics a version's tags hold (the JSON tag, over the one-tag-a-metric form of earlier kits)."""
+    metrics: dict[str, Any] = {k[len(_METRIC) :]: json.loads(v) for k, v in tags.items() if k.startswith(_METRIC)}
+    if _METRICS in tags:
+        metrics.update(json.loads(tags[_METRICS]))
+    return metrics
+
+
 def _split_metrics(metrics: Mapping[str, Any], *, with_run: bool) -> tuple[dict[str, float], dict[str, Any]]:
     """(LoggedModel metrics, tag metrics): every metric is a tag (the version's own copy, which the
     kit reads); numbers are LoggedModel metrics too when there is a run to log them in."""
@@ -649,7 +658,7 @@ def _version(mv: VersionRecord, default_number: str | None, logged: LoggedModelR
     """A kit version with what MLflow keeps (the core adds the lineage from its records)."""
     # The version's tags are its own copy; a LoggedModel's metrics fill in for versions plain MLflow made.
     metrics: dict[str, Any] = dict(logged.metrics) if logged is not None else {}
-    metrics.update({k[len(_METRIC) :]: json.loads(v) for k, v in mv.tags.items() if k.startswith(_METRIC)})
+    metrics.update(_tag_metrics(mv.tags))
     return ModelVersion(
         model=mv.name,
         version=_kit_name(mv),

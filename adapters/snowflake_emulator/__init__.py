@@ -49,6 +49,7 @@ def router() -> Router:
         session,
         stages,
         tables,
+        tasks,
     )
 
     return Router(
@@ -60,9 +61,11 @@ def router() -> Router:
             databases.family,
             tables.family,
             stages.family,
+            tasks.family,
             dynamic_tables.family,
             dynamic_tables.refresh_history,
             feature_store.family,
+            feature_store.tag_references,
             models.family,
             experiments.family,
             queries.family,

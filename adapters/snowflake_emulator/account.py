@@ -53,6 +53,10 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.dynamic_tables (
 CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.dynamic_table_refreshes (
     database_name VARCHAR, schema_name VARCHAR, name VARCHAR, state VARCHAR, trigger VARCHAR,
     refresh_start_time TIMESTAMPTZ, refresh_end_time TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.tasks (
+    database_name VARCHAR, schema_name VARCHAR, name VARCHAR, warehouse VARCHAR, schedule VARCHAR,
+    definition VARCHAR, comment VARCHAR, state VARCHAR, created_on TIMESTAMPTZ, last_suspended_on TIMESTAMPTZ,
+    PRIMARY KEY (database_name, schema_name, name));
 CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.models (
     database_name VARCHAR, schema_name VARCHAR, name VARCHAR, comment VARCHAR, default_version VARCHAR,
     created_on TIMESTAMPTZ, PRIMARY KEY (database_name, schema_name, name));

@@ -222,7 +222,7 @@ def _forget_contents(statement: Statement, database: str, schema: str | None) ->
     with account.transaction():
         account.execute(f"DELETE FROM {STATE_SCHEMA}.tags WHERE {scope}", [database, schema, schema])
         account.execute(f"DELETE FROM {STATE_SCHEMA}.warehouse_objects WHERE {scope}", [database, schema, schema])
-        for table in ("dynamic_tables", "dynamic_table_refreshes"):
+        for table in ("dynamic_tables", "dynamic_table_refreshes", "tasks"):
             account.execute(f"DELETE FROM {STATE_SCHEMA}.{table} WHERE {scope}", [database, schema, schema])
         for side in ("tag", "object"):
             account.execute(

@@ -121,7 +121,7 @@ def create_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
             f"INSERT INTO {_STATE} (database_name, schema_name, name, query, text, target_lag, refresh_mode, "
             "warehouse, initialization_warehouse, initialize, comment, columns, scheduling_state, created_on, "
             "cluster_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
-            [*target.parts, query, statement.sql, options["TARGET_LAG"], _refresh_mode(options),
+            [*target.parts, query, _shown_text(statement.sql), target_lag(options["TARGET_LAG"]), _refresh_mode(options),
              identifier(options["WAREHOUSE"]), options.get("INITIALIZATION_WAREHOUSE"), initialize,
              options.get("COMMENT"), json.dumps(dict(columns)), "ACTIVE", _cluster_by(options_text)],
         )  # fmt: skip
@@ -192,6 +192,7 @@ def alter_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
                             ("INITIALIZATION_WAREHOUSE", "initialization_warehouse")):  # fmt: skip
             if key in changes:
                 value = identifier(changes[key]) if key.endswith("WAREHOUSE") else changes[key]
+                value = target_lag(value) if key == "TARGET_LAG" else value
                 statement.account.execute(f"UPDATE {_STATE} SET {column} = ? {where}", [value, *target.parts])
         return status("Statement executed successfully.")
     if action == "UNSET":
@@ -359,9 +360,42 @@ def _option_value(text: str) -> str:
 
 
 def _refresh_mode(options: dict[str, str]) -> str:
+    # AUTO resolves to a concrete mode at creation: INCREMENTAL where the query allows it, which the
+    # emulator assumes (its refreshes recompute the whole query, with the same result).
     mode = options.get("REFRESH_MODE", "AUTO").upper()
-    # AUTO resolves to a concrete mode at creation; the emulator refreshes in full every time.
-    return "FULL" if mode == "AUTO" else mode
+    return "INCREMENTAL" if mode == "AUTO" else mode
+
+
+_LAG_UNITS = {
+    "second": ("s", "sec", "secs", "second", "seconds"),
+    "minute": ("m", "min", "mins", "minute", "minutes"),
+    "hour": ("h", "hr", "hrs", "hour", "hours"),
+    "day": ("d", "day", "days"),
+}
+
+
+def target_lag(text: str) -> str:
+    """A target lag as SHOW DYNAMIC TABLES reports it: ``'1m'`` is ``1 minute``, ``'2 minutes'`` stays,
+    ``DOWNSTREAM`` stays (https://docs.snowflake.com/en/sql-reference/sql/create-dynamic-table,
+    TARGET_LAG = '<num> { seconds | minutes | hours | days }' | DOWNSTREAM)."""
+    found = re.fullmatch(r"\s*(\d+)\s*([A-Za-z]+)\s*", text)
+    if found is None:
+        if text.strip().upper() == "DOWNSTREAM":
+            return "DOWNSTREAM"
+        raise invalid(
+            f"invalid TARGET_LAG '{text}': give '<number> {{seconds | minutes | hours | days}}' or DOWNSTREAM"
+        )
+    count, unit = int(found[1]), found[2].lower()
+    name = next((name for name, spellings in _LAG_UNITS.items() if unit in spellings), None)
+    if name is None:
+        raise invalid(f"invalid TARGET_LAG '{text}': the unit is one of seconds, minutes, hours, days")
+    return f"{count} {name}" + ("" if count == 1 else "s")
+
+
+def _shown_text(sql: str) -> str:
+    """The statement as SHOW DYNAMIC TABLES gives its text: Snowflake writes INITIALIZE's value quoted
+    (``initialize = 'ON_CREATE'``), which snowflake-ml reads back."""
+    return re.sub(r"\bINITIALIZE\s*=\s*'?(\w+)'?", lambda m: f"initialize = '{m[1].upper()}'", sql, flags=re.IGNORECASE)
 
 
 def _cluster_by(options_text: str) -> str | None:

@@ -1,13 +1,13 @@
 """What snowflake-ml's FeatureStore sends that fakesnow lacks: tags and tag references, views that
-keep the text they were created with, and the (absent) tasks and online tables.
+keep the text they were created with, and the (absent) online feature tables.
 
 An entity is a tag whose ALLOWED_VALUES are its join keys; a feature view version is a view
 tagged with the feature store's metadata, read back from ``SHOW VIEWS … text``. Views run on
 fakesnow (DuckDB); the emulator keeps what DuckDB cannot: the statement text, comment and tags.
 
-The emulated account has no tasks or online feature tables: SHOW lists none, DROP … IF EXISTS
-succeeds, and CREATE is not answered. Dynamic tables (feature views with a refresh_freq) are
-emulated in ``dynamic_tables.py``.
+The emulated account has no online feature tables: SHOW lists none, DROP … IF EXISTS succeeds, and
+CREATE is not answered. Dynamic tables (feature views with a refresh_freq) are emulated in
+``dynamic_tables.py``, tasks (cron feature views) in ``tasks.py``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     TAG_ASSIGNMENTS,
     Family,
     ObjectName,
+    Rewrite,
     Rows,
     Statement,
     already_exists,
@@ -34,6 +35,7 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     does_not_exist,
     drops,
     invalid,
+    registered,
     run_on_fakesnow,
     show_filter,
     sql_string,
@@ -45,8 +47,8 @@ family = Family(
     "tags and feature store objects",
     claim_anywhere(
         r"^\s*(?:CREATE|ALTER|DROP|UNDROP)\s+(?:OR\s+REPLACE\s+)?TAG\b",
-        r"^\s*SHOW\s+(?:TAGS|VIEWS|TASKS)\b",
-        r"^\s*(?:CREATE|ALTER|DROP|SHOW)\s+(?:OR\s+REPLACE\s+)?(?:ONLINE\s+FEATURE\s+TABLES?|TASK)\b",
+        r"^\s*SHOW\s+(?:TAGS|VIEWS)\b",
+        r"^\s*(?:CREATE|ALTER|DROP|SHOW)\s+(?:OR\s+REPLACE\s+)?ONLINE\s+FEATURE\s+TABLES?\b",
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:SECURE\s+)?VIEW\b",
         r"^\s*DROP\s+(?:VIEW|TABLE)\b",
         r"^\s*ALTER\s+(?:VIEW|TABLE)\b[^;]*\b(?:SET|UNSET)\s+(?:TAG|COMMENT)\b",
@@ -56,6 +58,46 @@ family = Family(
 )
 
 _TIMESTAMP = "TIMESTAMP WITH TIME ZONE"
+
+tag_references = Family("TAG_REFERENCES", claim_anywhere(r"\bINFORMATION_SCHEMA\s*\.\s*TAG_REFERENCES\s*\("))
+_TAG_REFERENCES = re.compile(
+    rf"TABLE\s*\(\s*(?:(?P<db>{IDENT})\s*\.\s*)?INFORMATION_SCHEMA\s*\.\s*TAG_REFERENCES\s*\(\s*"
+    rf"(?P<name>{STRING})\s*,\s*(?P<domain>{STRING})\s*\)\s*\)",
+    re.IGNORECASE | re.DOTALL,
+)
+
+
+# https://docs.snowflake.com/en/sql-reference/functions/tag_references: the tags set on one object,
+# TABLE(<db>.INFORMATION_SCHEMA.TAG_REFERENCES('<object>', '<domain>')), with the documented columns.
+@tag_references.statement(r"(?:SELECT|WITH)\b.*")
+def tag_references_of(statement: Statement, match: re.Match[str]) -> Rewrite:
+    import pyarrow as pa
+
+    found = _TAG_REFERENCES.search(statement.sql)
+    if found is None:
+        raise invalid("TAG_REFERENCES is read as TABLE(<db>.INFORMATION_SCHEMA.TAG_REFERENCES('<object>', '<domain>'))")
+    target = statement.object_name(string_value(found["name"]))
+    domain = string_value(found["domain"]).upper()
+    rows = statement.account.query(
+        f"SELECT tag_database, tag_schema, tag_name, tag_value FROM {STATE_SCHEMA}.tag_references WHERE domain = ? "
+        "AND object_database = ? AND object_schema = ? AND object_name = ? ORDER BY 1, 2, 3",
+        [domain, *target.parts],
+    )
+    columns = {"TAG_DATABASE": 0, "TAG_SCHEMA": 1, "TAG_NAME": 2, "TAG_VALUE": 3}
+    table = pa.table(
+        {
+            **{name: pa.array([r[i] for r in rows], pa.string()) for name, i in columns.items()},
+            "LEVEL": pa.array([domain] * len(rows), pa.string()),
+            "OBJECT_DATABASE": pa.array([target.database] * len(rows), pa.string()),
+            "OBJECT_SCHEMA": pa.array([target.schema] * len(rows), pa.string()),
+            "OBJECT_NAME": pa.array([target.name] * len(rows), pa.string()),
+            "DOMAIN": pa.array([domain] * len(rows), pa.string()),
+            "COLUMN_NAME": pa.array([None] * len(rows), pa.string()),
+        }
+    )
+    relation = f"_EMULATOR_TAG_REFERENCES_{statement.session.id}"
+    sql = statement.sql[: found.start()] + relation + statement.sql[found.end() :]
+    return Rewrite(sql, statement.params, lambda: registered(statement.session, {relation: table}))
 
 
 # Tags: https://docs.snowflake.com/en/sql-reference/sql/create-tag, …/alter-tag, …/drop-tag,
@@ -348,25 +390,14 @@ def show_views(statement: Statement, match: re.Match[str]) -> Rows:
     )
 
 
-# Tasks and online feature tables do not exist in the emulated account: SHOW lists none
-# (https://docs.snowflake.com/en/sql-reference/sql/show-tasks, …/show-online-feature-tables for the
-# columns), DROP/ALTER … IF EXISTS succeed without one, and anything else (CREATE …) is a statement the
-# emulator does not answer. Dynamic tables are emulated in dynamic_tables.py.
-
-
-@family.statement(rf"SHOW\s+(?P<terse>TERSE\s+)?TASKS{SHOW_FILTERS}")
-def show_tasks(statement: Statement, match: re.Match[str]) -> Rows:
-    show_filter(statement, match)
-    columns = ["created_on", "name", "id", "database_name", "schema_name", "owner", "comment", "warehouse",
-               "schedule", "predecessors", "state", "definition", "condition", "allow_overlapping_execution",
-               "error_integration", "last_committed_on", "last_suspended_on", "owner_role_type", "config", "budget",
-               "task_relations", "last_suspended_reason"]  # fmt: skip
-    timestamps = ("created_on", "last_committed_on", "last_suspended_on")
-    return Rows([(c, _TIMESTAMP if c in timestamps else "VARCHAR") for c in columns])
+# Online feature tables do not exist in the emulated account: SHOW lists none
+# (https://docs.snowflake.com/en/sql-reference/sql/show-online-feature-tables for the columns),
+# DROP/ALTER … IF EXISTS succeed without one, and anything else (CREATE …) is a statement the emulator
+# does not answer. Dynamic tables are emulated in dynamic_tables.py, tasks in tasks.py.
 
 
 @family.statement(
-    rf"(?P<verb>DROP|ALTER)\s+(?P<kind>TASK|ONLINE\s+FEATURE\s+TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?"
+    rf"(?P<verb>DROP|ALTER)\s+(?P<kind>ONLINE\s+FEATURE\s+TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?"
     rf"(?P<name>{NAME})(?:\s+.*)?"
 )
 def drop_or_alter_absent(statement: Statement, match: re.Match[str]) -> Rows:

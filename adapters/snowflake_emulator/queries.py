@@ -18,7 +18,8 @@ _FROM_VALUES = re.compile(r"\bFROM\s+VALUES\b", re.IGNORECASE)
 _POSITIONAL = re.compile(r"\$(\d+)\b(?!\s*:)")
 
 
-@family.statement(r"(?:SELECT|WITH)\b.*")
+# Any statement: a query, or one that holds a query (CREATE TABLE … AS, INSERT … SELECT, a view).
+@family.statement(r".*")
 def from_values(statement: Statement, match: re.Match[str]) -> Rewrite:
     return Rewrite(values_as_fakesnow_reads(statement.sql), statement.params)
 

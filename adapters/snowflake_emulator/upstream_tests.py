@@ -189,6 +189,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     from mlops_kit.adapters.snowflake_emulator import stop_emulator
 
     if _run is not None and _run.emulator is not None:
+        _close_open_sessions()
         stop_emulator(_run.emulator)
         shutil.rmtree(_run.home, ignore_errors=True)
 
@@ -212,10 +213,18 @@ def test_root(source: Path, workdir: Path) -> Path:
     return source
 
 
-def run(source: Path, *, report: Path, pytest_args: Sequence[str] = (), timeout: float | None = None) -> int:
+def run(
+    source: Path,
+    *,
+    report: Path,
+    pytest_args: Sequence[str] = (),
+    timeout: float | None = None,
+    log: Path | None = None,
+) -> int:
     """Run the named selection of ``source`` on an emulated account; the pytest exit code.
 
-    Each test may take 60 s (pytest-timeout); the whole run ``timeout`` seconds (None: no limit)."""
+    Each test may take 60 s (pytest-timeout); the whole run ``timeout`` seconds (None: no limit).
+    With ``log``, pytest's output goes to that file instead of this process's output."""
     import subprocess
 
     with tempfile.TemporaryDirectory(prefix="mlops_kit_upstream_src_") as workdir:
@@ -225,7 +234,12 @@ def run(source: Path, *, report: Path, pytest_args: Sequence[str] = (), timeout:
         env = {**os.environ, "MLOPS_KIT_UPSTREAM_REPORT": str(report)}
         command = [sys.executable, "-m", "pytest", "-p", __name__, "-p", "no:cacheprovider", "-q",
                    "--timeout=60", f"--rootdir={root / 'tests'}", *pytest_args, *files]  # fmt: skip
-        return subprocess.run(command, cwd=root, env=env, timeout=timeout, check=False).returncode
+        if log is None:
+            return subprocess.run(command, cwd=root, env=env, timeout=timeout, check=False).returncode
+        with log.open("w") as output:
+            return subprocess.run(
+                command, cwd=root, env=env, timeout=timeout, check=False, stdout=output, stderr=subprocess.STDOUT
+            ).returncode
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -246,3 +260,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def _close_open_sessions() -> None:
+    """Close the Snowpark sessions tests left open while the server still answers: Snowpark closes
+    them at exit otherwise, and its connector retries a stopped server for minutes."""
+    from snowflake.snowpark import session as snowpark_session
+
+    for open_session in list(getattr(snowpark_session, "_active_sessions", ())):
+        try:
+            open_session.close()
+        except Exception:  # a session that cannot close is ended with the server
+            pass

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.dynamic_tables (
     database_name VARCHAR, schema_name VARCHAR, name VARCHAR, query VARCHAR, text VARCHAR, target_lag VARCHAR,
     refresh_mode VARCHAR, warehouse VARCHAR, initialization_warehouse VARCHAR, initialize VARCHAR, comment VARCHAR,
     columns VARCHAR, scheduling_state VARCHAR, created_on TIMESTAMPTZ, cluster_by VARCHAR,
-    last_suspended_on TIMESTAMPTZ, data_timestamp TIMESTAMPTZ, PRIMARY KEY (database_name, schema_name, name));
+    last_suspended_on TIMESTAMPTZ, data_timestamp TIMESTAMPTZ, iceberg VARCHAR,
+    PRIMARY KEY (database_name, schema_name, name));
 CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.dynamic_table_refreshes (
     database_name VARCHAR, schema_name VARCHAR, name VARCHAR, state VARCHAR, trigger VARCHAR,
     refresh_start_time TIMESTAMPTZ, refresh_end_time TIMESTAMPTZ);

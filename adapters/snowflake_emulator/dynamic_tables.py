@@ -52,7 +52,8 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
 family = Family(
     "dynamic tables",
     claim(
-        r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TRANSIENT\s+)?DYNAMIC\s+TABLE\b",
+        r"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TRANSIENT\s+)?DYNAMIC\s+(?:ICEBERG\s+)?TABLE\b",
+        r"SHOW\s+(?:TERSE\s+)?ICEBERG\s+TABLES\b",
         r"(?:ALTER|DROP|UNDROP)\s+DYNAMIC\s+TABLE\b",
         r"SHOW\s+(?:TERSE\s+)?DYNAMIC\s+TABLES\b",
         r"DESC(?:RIBE)?\s+DYNAMIC\s+TABLE\b",
@@ -66,13 +67,15 @@ _REFRESHES = f"{STATE_SCHEMA}.dynamic_table_refreshes"
 
 #: The statement's head: name and optional column list (with per-column COMMENTs).
 _HEAD = re.compile(
-    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?:TRANSIENT\s+)?DYNAMIC\s+TABLE\s+(?P<exists>IF\s+NOT\s+EXISTS\s+)?"
+    rf"CREATE\s+(?P<replace>OR\s+REPLACE\s+)?(?:TRANSIENT\s+)?DYNAMIC\s+(?P<iceberg>ICEBERG\s+)?TABLE\s+"
+    rf"(?P<exists>IF\s+NOT\s+EXISTS\s+)?"
     rf"(?P<name>{NAME})\s*",
     re.IGNORECASE | re.DOTALL,
 )
 _OPTION = re.compile(
     rf"(?P<key>TARGET_LAG|WAREHOUSE|INITIALIZATION_WAREHOUSE|REFRESH_MODE|INITIALIZE|COMMENT|DATA_RETENTION_TIME_IN_DAYS"
-    rf"|MAX_DATA_EXTENSION_TIME_IN_DAYS|SCHEDULER)\s*=\s*(?P<value>{STRING}|{IDENT}|\d+)",
+    rf"|MAX_DATA_EXTENSION_TIME_IN_DAYS|SCHEDULER|CATALOG|EXTERNAL_VOLUME|BASE_LOCATION)\s*=\s*"
+    rf"(?P<value>{STRING}|{IDENT}|\d+)",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -101,6 +104,7 @@ def create_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
     for required in ("TARGET_LAG", "WAREHOUSE"):
         if required not in options:
             raise invalid(f"CREATE DYNAMIC TABLE {target.fqn} needs {required} = …", errno=1003, sqlstate="42601")
+    iceberg = _iceberg_storage(statement, target, options) if head["iceberg"] else None
     exists = _recorded(statement, target) is not None or object_exists(statement, target)
     if exists and head["exists"]:
         return status(f"{target.name} already exists, statement succeeded.")
@@ -120,10 +124,11 @@ def create_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
         statement.account.execute(
             f"INSERT INTO {_STATE} (database_name, schema_name, name, query, text, target_lag, refresh_mode, "
             "warehouse, initialization_warehouse, initialize, comment, columns, scheduling_state, created_on, "
-            "cluster_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?)",
+            "cluster_by, iceberg) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now(), ?, ?)",
             [*target.parts, query, _shown_text(statement.sql), target_lag(options["TARGET_LAG"]), _refresh_mode(options),
              identifier(options["WAREHOUSE"]), options.get("INITIALIZATION_WAREHOUSE"), initialize,
-             options.get("COMMENT"), json.dumps(dict(columns)), "ACTIVE", _cluster_by(options_text)],
+             options.get("COMMENT"), json.dumps(dict(columns)), "ACTIVE", _cluster_by(options_text),
+             json.dumps(iceberg) if iceberg else None],
         )  # fmt: skip
         if tag is not None:
             inside, _ = _parenthesised(options_text[tag.end() - 1 :])
@@ -195,6 +200,22 @@ def alter_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
                 value = target_lag(value) if key == "TARGET_LAG" else value
                 statement.account.execute(f"UPDATE {_STATE} SET {column} = ? {where}", [value, *target.parts])
         return status("Statement executed successfully.")
+    if action == "RENAME":
+        renamed = statement.object_name(match["new"], "dynamic table")
+        if _recorded(statement, renamed) is not None or object_exists(statement, renamed):
+            raise already_exists("Object", renamed.name)
+        run_on_fakesnow(statement, f"ALTER TABLE {target.fqn} RENAME TO {quoted(renamed.name)}")
+        if renamed.parts[:2] != target.parts[:2]:
+            raise invalid("the emulator renames a dynamic table within its schema only")
+        with statement.account.transaction():
+            for table in (_STATE, _REFRESHES):
+                statement.account.execute(f"UPDATE {table} SET name = ? {where}", [renamed.name, *target.parts])
+            statement.account.execute(
+                f"UPDATE {STATE_SCHEMA}.tag_references SET object_name = ? WHERE domain = 'TABLE' "
+                "AND object_database = ? AND object_schema = ? AND object_name = ?",
+                [renamed.name, *target.parts],
+            )
+        return status("Statement executed successfully.")
     if action == "UNSET":
         what = match["action"].split()[1].upper() if len(match["action"].split()) > 1 else ""
         if what == "INITIALIZATION_WAREHOUSE":
@@ -257,12 +278,64 @@ def show_dynamic_tables(statement: Statement, match: re.Match[str]) -> Rows:
             (record["created_on"], record["name"], "", record["database_name"], record["schema_name"],
              record["cluster_by"] or "", count, 0, "ACCOUNTADMIN", record["target_lag"], record["refresh_mode"],
              _reason(record), record["warehouse"], record["comment"] or "", record["text"], "OFF", record["scheduling_state"],
-             record["last_suspended_on"], "false", "false", "false", record["data_timestamp"], "ROLE",
+             record["last_suspended_on"], "false", "false", "true" if record["iceberg"] else "false",
+             record["data_timestamp"], "ROLE",
              record["initialization_warehouse"])
         )  # fmt: skip
     if match["limit"]:
         rows = rows[: int(match["limit"])]
     return Rows(_SHOW_COLUMNS, rows)
+
+
+# Dynamic Iceberg tables (https://docs.snowflake.com/en/sql-reference/sql/create-dynamic-table,
+# "CREATE DYNAMIC ICEBERG TABLE"): a dynamic table whose files Snowflake writes to an external volume.
+# The emulator keeps the rows in DuckDB like any table and the storage settings as Snowflake reports
+# them (SHOW ICEBERG TABLES); the external volume must exist.
+def _iceberg_storage(statement: Statement, target: ObjectName, options: dict[str, str]) -> dict[str, str]:
+    from mlops_kit.adapters.snowflake_emulator.session import account_objects
+
+    volume = options.get("EXTERNAL_VOLUME")
+    if volume is None:
+        raise invalid(f"CREATE DYNAMIC ICEBERG TABLE {target.fqn} needs EXTERNAL_VOLUME = … (or an account default)")
+    volume = identifier(volume)
+    if volume not in account_objects(statement, "EXTERNAL VOLUME"):
+        raise does_not_exist("External volume", volume)
+    return {
+        "catalog": options.get("CATALOG", "SNOWFLAKE"),
+        "external_volume": volume,
+        "base_location": options.get("BASE_LOCATION", ""),
+    }
+
+
+_ICEBERG_COLUMNS = [
+    ("created_on", _TIMESTAMP), ("name", "VARCHAR"), ("database_name", "VARCHAR"), ("schema_name", "VARCHAR"),
+    ("owner", "VARCHAR"), ("catalog_name", "VARCHAR"), ("iceberg_table_type", "VARCHAR"),
+    ("catalog_table_name", "VARCHAR"), ("catalog_namespace", "VARCHAR"), ("external_volume_name", "VARCHAR"),
+    ("base_location", "VARCHAR"), ("invalid", "VARCHAR"), ("invalid_reason", "VARCHAR"),
+    ("owner_role_type", "VARCHAR"), ("last_refreshed_on", _TIMESTAMP), ("auto_refresh_status", "VARCHAR"),
+    ("comment", "VARCHAR"),
+]  # fmt: skip
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/show-iceberg-tables (the documented columns)
+@family.statement(rf"SHOW\s+(?:TERSE\s+)?ICEBERG\s+TABLES{SHOW_FILTERS}(?:\s+LIMIT\s+(?P<limit>\d+))?")
+def show_iceberg_tables(statement: Statement, match: re.Match[str]) -> Rows:
+    wanted = show_filter(statement, match)
+    rows = []
+    for record in _records(statement):
+        if record["iceberg"] is None or not wanted.matches(
+            record["database_name"], record["schema_name"], record["name"]
+        ):
+            continue
+        storage = json.loads(record["iceberg"])
+        rows.append(
+            (record["created_on"], record["name"], record["database_name"], record["schema_name"], "ACCOUNTADMIN",
+             storage["catalog"], "MANAGED", None, None, storage["external_volume"], storage["base_location"],
+             "false", None, "ROLE", record["data_timestamp"], None, record["comment"] or "")
+        )  # fmt: skip
+    if match["limit"]:
+        rows = rows[: int(match["limit"])]
+    return Rows(_ICEBERG_COLUMNS, rows)
 
 
 # https://docs.snowflake.com/en/sql-reference/sql/desc-dynamic-table: the columns as DESC TABLE gives

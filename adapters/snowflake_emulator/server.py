@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mlops_kit.adapters.snowflake_emulator.scripting import Script, is_block
 from mlops_kit.adapters.snowflake_emulator.statements import (
     FileTransfer,
     ObjectName,
@@ -51,6 +52,7 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     Statement,
     masked,
     quoted,
+    string_value,
     without_comments,
 )
 
@@ -98,6 +100,8 @@ class EmulatorSession:
     id: int = field(default_factory=lambda: secrets.randbelow(2**40))
     #: Temporary tables of the session (DuckDB keeps them per connection, under their bare names).
     temporary_tables: set[ObjectName] = field(default_factory=set)
+    #: The IDs of the session's queries, in order (LAST_QUERY_ID); describe-only requests are none.
+    query_ids: list[str] = field(default_factory=list)
 
     def local_names(self, sql: str) -> str:
         """``sql`` with the session's temporary tables written by their bare names."""
@@ -260,17 +264,37 @@ class EmulatorServer:
         params = _params(bindings)
         sql = without_comments(sql_text)
         async with self._lock():
-            try:
-                chain = _piped(sql)
-                if len(chain) > 1:
-                    return await self._answer_chain(request, body, session, chain, params)
-                return await self._answer(request, body, session, sql, params)
-            except snowflake.connector.errors.Error as exc:
-                logger.debug("error     %s: %s", _short(sql), exc.msg)
-                return _error(f"{exc.errno:06d}", exc.msg or "", exc.sqlstate)
-            except Exception as exc:  # a defect of the emulator: report it as Snowflake reports internal errors
-                logger.exception("the emulator failed on %s", _short(sql))
-                return _error("000603", f"Snowflake emulator internal error on {_short(sql)}: {exc!r}", "XX000")
+            response = await self._answer_request(request, body, session, sql, params)
+        if not body.get("describeOnly"):
+            answer = json.loads(bytes(response.body))
+            if answer.get("success") and (answer.get("data") or {}).get("queryId"):
+                session.query_ids.append(answer["data"]["queryId"])
+        return response
+
+    async def _answer_request(
+        self, request: Request, body: dict[str, Any], session: EmulatorSession, sql: str, params: Any
+    ) -> Any:
+        """The answer to one request's statement: a scripting block, a pipe chain, or one statement."""
+        try:
+            immediate = _EXECUTE_IMMEDIATE.fullmatch(sql)
+            if immediate is not None:
+                text = string_value(immediate["text"])
+                if not is_block(text):
+                    inner = without_comments(text)
+                    inner_request = _with_statement(request, body, inner, params)
+                    return await self._answer(inner_request, {**body, "sqlText": inner}, session, inner, params)
+                rows = await run_in_threadpool(self._run_block, session, text)
+                return await run_in_threadpool(self._rows_response, session, rows, False)
+            chain = _piped(sql)
+            if len(chain) > 1:
+                return await self._answer_chain(request, body, session, chain, params)
+            return await self._answer(request, body, session, sql, params)
+        except snowflake.connector.errors.Error as exc:
+            logger.debug("error     %s: %s", _short(sql), exc.msg)
+            return _error(f"{exc.errno:06d}", exc.msg or "", exc.sqlstate)
+        except Exception as exc:  # a defect of the emulator: report it as Snowflake reports internal errors
+            logger.exception("the emulator failed on %s", _short(sql))
+            return _error("000603", f"Snowflake emulator internal error on {_short(sql)}: {exc!r}", "XX000")
 
     async def _answer_chain(
         self, request: Request, body: dict[str, Any], session: EmulatorSession, chain: list[str], params: Any
@@ -317,6 +341,39 @@ class EmulatorServer:
             if sql == original and not handled:
                 return await _fakesnow(request, sql)
             return await _fakesnow(_with_statement(request, body, sql, params), sql)
+
+    def _run_block(self, session: EmulatorSession, block: str) -> Rows:
+        """A Snowflake Scripting block, each statement through the emulator as if sent on its own
+        (https://docs.snowflake.com/en/sql-reference/sql/execute-immediate); a block without RETURN
+        answers one row, NULL, in the column ``anonymous block``."""
+        Script(lambda sql: self._run_now(session, sql)).run(without_comments(block))
+        return Rows([("anonymous block", "VARCHAR")], [(None,)])
+
+    def _run_now(self, session: EmulatorSession, sql: str) -> list[tuple[Any, ...]]:
+        """One statement inside a scripting block: routed as ``_answer`` routes it, run in this thread."""
+        sql = session.local_names(without_comments(sql))
+        handled: set[str] = set()
+        with contextlib.ExitStack() as contexts:
+            while (routed := self.router.route(sql, frozenset(handled))) is not None:
+                family, handler, match = routed
+                logger.debug("%-9s %s", family.name[:9], _short(sql))
+                result = handler(Statement(sql, None, session), match)
+                if isinstance(result, Rows):
+                    return list(result.rows)
+                if isinstance(result, FileTransfer):
+                    raise snowflake.connector.errors.ProgrammingError(
+                        msg="SQL compilation error:\nPUT and GET cannot run inside a scripting block",
+                        errno=1003,
+                        sqlstate="42601",
+                    )
+                handled.add(family.name)
+                sql = result.sql
+                if result.context is not None:
+                    contexts.enter_context(result.context())
+            logger.debug("fakesnow  %s", _short(sql))
+            cursor = session.conn.cursor()
+            cursor.execute(sql, server=True)
+            return [tuple(row) for row in cursor.fetchall()] if cursor.description else []
 
     def _rows_response(self, session: EmulatorSession, rows: Rows, describe_only: bool) -> JSONResponse:
         """A result set as Snowflake sends it, kept for RESULT_SCAN like fakesnow keeps its own."""
@@ -370,6 +427,7 @@ class EmulatorServer:
 # Helpers.
 
 _PIPE = re.compile(r"->>")
+_EXECUTE_IMMEDIATE = re.compile(r"EXECUTE\s+IMMEDIATE\s+(?P<text>\$\$.*\$\$|'(?:[^'\\]|''|\\.)*')", re.I | re.DOTALL)
 _PIPE_REFERENCE = re.compile(r"(?P<keyword>\b(?:FROM|JOIN)\s+)\$(?P<back>\d+)\b", re.IGNORECASE)
 
 
@@ -409,10 +467,12 @@ async def _fakesnow(request: Request, sql: str) -> Any:
     """fakesnow's answer; what fakesnow cannot run (its HTTP 500) becomes a Snowflake error the
     connector raises at once, instead of retrying it until the network timeout."""
     response = await fakesnow_server.query_request(request)
-    if response.status_code == 200 and logger.isEnabledFor(logging.DEBUG):
+    if response.status_code == 200:
         answer = json.loads(bytes(response.body))
         if not answer.get("success"):
             logger.debug("error     %s: %s", _short(sql), " ".join(str(answer.get("message")).split())[:300])
+        elif _semi_structured_columns(answer):
+            return JSONResponse(_with_semi_structured_text(answer))
     if response.status_code == 500:
         logger.debug("fakesnow cannot run %s", _short(sql))
         return _error(
@@ -421,6 +481,43 @@ async def _fakesnow(request: Request, sql: str) -> Any:
             "XX000",
         )
     return response
+
+
+_SEMI_STRUCTURED = {"variant", "array", "object"}
+
+
+def _semi_structured_columns(answer: dict[str, Any]) -> list[int]:
+    data = answer.get("data") or {}
+    if not data.get("rowsetBase64"):
+        return []
+    return [
+        i for i, column in enumerate(data.get("rowtype") or []) if str(column.get("type")).lower() in _SEMI_STRUCTURED
+    ]
+
+
+def _with_semi_structured_text(answer: dict[str, Any]) -> dict[str, Any]:
+    """VARIANT, ARRAY and OBJECT values as Snowflake sends them to the connector: JSON text indented by
+    two spaces (``[\n  "FOO",\n  "BAR"\n]``); fakesnow sends them compact."""
+    from base64 import b64decode
+
+    data = answer["data"]
+    table = pa.ipc.open_stream(b64decode(data["rowsetBase64"])).read_all()
+    columns = list(table.columns)
+    for index in _semi_structured_columns(answer):
+        values = [_indented(value) for value in columns[index].to_pylist()]
+        columns[index] = pa.chunked_array([pa.array(values, type=table.schema.field(index).type)])
+    rebuilt = pa.Table.from_arrays(columns, schema=table.schema)
+    data["rowsetBase64"] = _base64(to_ipc(rebuilt))
+    return answer
+
+
+def _indented(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.dumps(json.loads(value), indent=2, ensure_ascii=False)
+    except ValueError:
+        return value
 
 
 async def _ok(_request: Request) -> JSONResponse:

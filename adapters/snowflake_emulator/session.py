@@ -66,7 +66,8 @@ _CURRENT = re.compile(r"\bCURRENT_(?P<what>WAREHOUSE|ROLE)\s*\(\s*\)", re.IGNORE
 _ACCOUNT_OBJECT = re.compile(r"(?P<kind>WAREHOUSE|EXTERNAL\s+VOLUME)", re.IGNORECASE)
 
 
-def _account_objects(statement: Statement, kind: str) -> dict[str, Any]:
+def account_objects(statement: Statement, kind: str) -> dict[str, Any]:
+    """The warehouses or external volumes (``kind``) the account holds besides its own: name -> created_on."""
     return {
         name: created
         for name, created in statement.account.query(
@@ -83,7 +84,7 @@ def _account_objects(statement: Statement, kind: str) -> dict[str, Any]:
 def create_account_object(statement: Statement, match: re.Match[str]) -> Rows:
     kind = " ".join(match["kind"].upper().split())
     name = identifier(match["name"])
-    existing = _account_objects(statement, kind)
+    existing = account_objects(statement, kind)
     if (name in existing or (kind == "WAREHOUSE" and name == WAREHOUSE)) and not match["replace"]:
         if match["exists"]:
             return status(f"{name} already exists, statement succeeded.")
@@ -102,7 +103,7 @@ def create_account_object(statement: Statement, match: re.Match[str]) -> Rows:
 def drop_account_object(statement: Statement, match: re.Match[str]) -> Rows:
     kind = " ".join(match["kind"].upper().split())
     name = identifier(match["name"])
-    if name not in _account_objects(statement, kind):
+    if name not in account_objects(statement, kind):
         if match["exists"]:
             return status(f"Drop statement executed successfully ({name} already dropped).")
         raise does_not_exist(kind.title(), name)
@@ -126,7 +127,7 @@ def show_external_volumes(statement: Statement, match: re.Match[str]) -> Rows:
     like = like_of(match)
     rows = [
         (name, "false", "", "ACCOUNTADMIN", "ROLE", created)
-        for name, created in sorted(_account_objects(statement, "EXTERNAL VOLUME").items())
+        for name, created in sorted(account_objects(statement, "EXTERNAL VOLUME").items())
         if like is None or like.fullmatch(name)
     ]
     return Rows(
@@ -140,7 +141,7 @@ def show_external_volumes(statement: Statement, match: re.Match[str]) -> Rows:
 @family.statement(rf"USE\s+WAREHOUSE\s+(?P<name>{IDENT})")
 def use_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
     name = identifier(match["name"])
-    if name != WAREHOUSE and name not in _account_objects(statement, "WAREHOUSE"):
+    if name != WAREHOUSE and name not in account_objects(statement, "WAREHOUSE"):
         raise ProgrammingError(
             msg="SQL compilation error:\nObject does not exist, or operation cannot be performed.",
             errno=2043,
@@ -156,7 +157,7 @@ def use_warehouse(statement: Statement, match: re.Match[str]) -> Rows:
 def show_warehouses(statement: Statement, match: re.Match[str]) -> Rows:
     rows = []
     like = like_of(match)
-    warehouses = {WAREHOUSE: statement.account.created_on, **_account_objects(statement, "WAREHOUSE")}
+    warehouses = {WAREHOUSE: statement.account.created_on, **account_objects(statement, "WAREHOUSE")}
     for name, created in sorted(warehouses.items()):
         if like is not None and not like.fullmatch(name):
             continue
@@ -272,8 +273,8 @@ def result_scan(statement: Statement, match: re.Match[str]) -> Rewrite:
 
 def _last_query_id(statement: Statement, back: int) -> str | None:
     """https://docs.snowflake.com/en/sql-reference/functions/last_query_id: the session's query
-    ``back`` places back (-1 the latest, 1 the first); the session's results are kept in order."""
-    ids = list(statement.session.conn.results_cache)
+    ``back`` places back (-1 the latest, 1 the first), of this session's queries."""
+    ids = statement.session.query_ids
     index = back if back < 0 else back - 1
     return ids[index] if -len(ids) <= index < len(ids) else None
 

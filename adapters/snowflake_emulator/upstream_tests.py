@@ -36,8 +36,8 @@ from typing import Any
 
 import pytest
 
-#: Test ids (``path/relative/to/tests/integ::Class::test``) declared out of scope, one per line with
-#: its reason after `` # ``.
+#: Test ids (``path/relative/to/tests/integ/snowflake/ml::Class::test``) declared out of scope, one per
+#: line with its reason after `` # ``.
 OUT_OF_SCOPE_FILE = Path(__file__).with_name("upstream_out_of_scope.txt")
 
 #: The login database of the run (fakesnow creates it at the first login).
@@ -130,7 +130,8 @@ def _provide_removed_connection_params() -> None:
 
 
 def _short_id(nodeid: str) -> str:
-    marker = "tests/integ/"
+    """A test's id relative to ``tests/integ/snowflake/ml/`` (``feature_store/…_test.py::Class::test``)."""
+    marker = "integ/snowflake/ml/"
     return nodeid[nodeid.index(marker) + len(marker) :] if marker in nodeid else nodeid
 
 

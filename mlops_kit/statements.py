@@ -7,7 +7,7 @@ literal, a quoted name, a ``$$`` string or a comment is never taken for SQL.
 
 Reading statements are queries (``SELECT``, ``WITH … SELECT``, ``VALUES``, parenthesised queries),
 ``SHOW``, ``DESCRIBE``/``DESC``, ``LIST`` and ``EXPLAIN`` of one of these. Everything else counts as
-writing. This is a guard against mistakes, not a permission system: the database's own grants are.
+writing, and so does ``SELECT … INTO <table>`` (it creates the table). This is a guard against mistakes, not a permission system: the database's own grants are.
 """
 
 from __future__ import annotations
@@ -97,7 +97,11 @@ def kind(statement: str) -> str:
         explained = _EXPLAIN_OPTIONS.sub("", tokens[1].text) if len(tokens) > 1 else ""
         return f"EXPLAIN {kind(explained)}".strip()
     if tokens[0].token_type == TokenType.WITH:
-        return _with_target(tokens) or first
+        first = _with_target(tokens) or first
+    if first == "SELECT" and _top_level_into(tokens):
+        # SELECT … INTO <table> creates a table where engines allow it (sqlglot reads Snowflake's as
+        # CREATE TABLE … AS): it writes.
+        return "SELECT INTO"
     return first
 
 
@@ -119,6 +123,21 @@ def _with_target(tokens: list[Token]) -> str | None:
         elif depth == 0 and token.text.upper() in _WITH_TARGETS:
             return token.text.upper()
     return None
+
+
+def _top_level_into(tokens: list[Token]) -> bool:
+    """Whether an ``INTO`` stands outside parentheses (``SELECT … INTO T FROM …``)."""
+    from sqlglot.tokens import TokenType
+
+    depth = 0
+    for token in tokens:
+        if token.token_type == TokenType.L_PAREN:
+            depth += 1
+        elif token.token_type == TokenType.R_PAREN:
+            depth -= 1
+        elif depth == 0 and token.token_type == TokenType.INTO:
+            return True
+    return False
 
 
 def abbreviate(statement: str, width: int = 40) -> str:

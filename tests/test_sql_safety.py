@@ -51,6 +51,9 @@ def test_split_counts_statements_not_semicolons(sql: str, expected: list[str]) -
         ("CREATE TABLE t AS SELECT 1", "CREATE", False),
         ("CALL cleanup()", "CALL", False),
         ("COPY INTO t FROM @s", "COPY", False),
+        ("SELECT * INTO PREP_DATA.T2 FROM PREP_DATA.T", "SELECT INTO", False),
+        ("WITH a AS (SELECT 1) SELECT * INTO X FROM a", "SELECT INTO", False),
+        ("SELECT 'INTO' AS A, \"INTO\" FROM t", "SELECT", True),
     ],
 )
 def test_statements_are_classified_by_what_they_do(sql: str, kind: str, reading: bool) -> None:

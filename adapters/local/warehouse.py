@@ -41,6 +41,17 @@ if TYPE_CHECKING:
     from mlops_kit.adapters.local.home import LocalPaths
 
 
+#: The DuckDB settings of every connection the kit opens. SQL is Snowflake's dialect on both backends,
+#: and Snowflake has no local files and no extensions: a user's query cannot read the machine's files
+#: (``read_text('/etc/shadow')``, ``read_csv(…)``) or install an extension (``sqlite_scan(…)``). The
+#: kit's own CSV loading reads files in Python and hands DuckDB the rows (``con.register``).
+SQL_SANDBOX: dict[str, str | bool] = {
+    "enable_external_access": False,
+    "autoload_known_extensions": False,
+    "autoinstall_known_extensions": False,
+}
+
+
 @dataclass(frozen=True)
 class SqlModelFunction:
     """What the registry hands the warehouse so a model can run inside a DuckDB query."""
@@ -199,14 +210,24 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
         _refuse_foreign_file(file)
         created = not file.exists()
 
+        def connect(read_only: bool) -> duckdb.DuckDBPyConnection:
+            try:
+                return duckdb.connect(str(file), read_only=read_only, config=SQL_SANDBOX)
+            except duckdb.ConnectionException as exc:
+                if "different configuration" not in str(exc):
+                    raise
+                # The user's own connection to the file in this process (a notebook's duckdb.connect):
+                # DuckDB shares one instance per file and process, with that connection's settings.
+                return duckdb.connect(str(file), read_only=read_only)
+
         def attempt() -> duckdb.DuckDBPyConnection:
             try:
-                return duckdb.connect(str(file), read_only=read_only)
+                return connect(read_only)
             except duckdb.ConnectionException as exc:
                 # This process already has the file open in the other mode: DuckDB shares one instance
                 # per file and process, so a reader can use a read-write connection, a writer cannot wait.
                 if read_only:
-                    return duckdb.connect(str(file))
+                    return connect(False)
                 raise StoreLockedError(
                     f"this process already has {file} open read-only (a duckdb.connect(..., read_only=True) "
                     "of its own?): close that connection, then write"

@@ -104,6 +104,12 @@ class _PersistentFakeSnow(FakeSnow):
             con.execute(f"ATTACH IF NOT EXISTS '{path}' AS \"{name}\"")
             con.execute(info_schema.per_db_creation_sql(name))
             con.execute(macros.creation_sql(name))
+        # Snowflake has no local files and no extensions: a statement can reach the account's own
+        # folder (its databases and stage files) and nothing else of the machine, and installs nothing.
+        con.execute("SET allowed_directories = ['" + str(root).replace("'", "''") + "/']")
+        con.execute("SET autoinstall_known_extensions = false")
+        con.execute("SET autoload_known_extensions = false")
+        con.execute("SET enable_external_access = false")
 
 
 # INFORMATION_SCHEMA.TABLES lists views too (TABLE_TYPE 'VIEW'):

@@ -240,8 +240,9 @@ def test_query_without_sql_names_the_argument(backend: mlops_kit.Backend, sql: o
         "INSERT INTO {t} VALUES (2)",
         "CREATE TABLE {t}_COPY AS SELECT * FROM {t}",
         "WITH X AS (SELECT 1) DELETE FROM {t}",
+        "SELECT * INTO {t}_COPY FROM {t}",  # issue 17: sqlglot reads it as CREATE TABLE … AS
     ],
-    ids=["drop", "delete", "insert", "create", "with-delete"],
+    ids=["drop", "delete", "insert", "create", "with-delete", "select-into"],
 )
 def test_query_only_reads_and_points_to_execute(backend: mlops_kit.Backend, unique: str, statement: str) -> None:
     table = f"PREP_DATA.READS_{unique}"
@@ -488,3 +489,30 @@ def test_reserved_words_as_table_and_column_names(backend: mlops_kit.Backend, un
     assert backend.warehouse.drop_table(table) is True
     assert backend.warehouse.drop_table(f"RESERVED_{unique}.GROUP") is True
     assert backend.warehouse.drop_schema(f"RESERVED_{unique}") is True
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('/etc/passwd')",
+        "SELECT * FROM sqlite_scan('/tmp/mlops_kit_no_such.db', 'T')",
+        "SELECT * FROM '/etc/passwd'",
+    ],
+    ids=["read_text", "read_csv", "sqlite_scan", "file-as-table"],
+)
+def test_sql_cannot_reach_local_files_or_extensions(backend: mlops_kit.Backend, statement: str) -> None:
+    """Issue 17: Snowflake's SQL has no local files and no extensions; neither has the kit's, on any backend."""
+    with pytest.raises(mlops_kit.MlopsKitError) as refused:
+        backend.warehouse.query(statement)
+    assert "root:" not in str(refused.value)  # nothing of the file came back
+
+
+def test_a_feature_view_over_a_local_file_is_refused(backend: mlops_kit.Backend, unique: str) -> None:
+    fs = backend.feature_store
+    fs.register_entity(f"FILE_E_{unique}", ["CUSTOMER_ID"])
+    with pytest.raises(mlops_kit.MlopsKitError):
+        fs.register_feature_view(
+            f"FILE_FV_{unique}", "v1", [f"FILE_E_{unique}"], "SELECT column0 AS CUSTOMER_ID FROM read_csv('/etc/passwd')"
+        )
+    assert all(v.name != f"FILE_FV_{unique}" for v in fs.list_feature_views())

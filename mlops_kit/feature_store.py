@@ -212,6 +212,18 @@ class FeatureStore(Boundary, abc.ABC):
             created_at=clock.now(),
         )
         with self._boundary(f"could not register feature view {ref}"):
+            # Versions keep their case, but one that differs from another only in case would be the
+            # same object on a case-insensitive engine (DuckDB): one rule on every backend, refused.
+            twin = next(
+                (v.version for v in self._list_feature_views(view_name)
+                 if v.version != view_version and v.version.casefold() == view_version.casefold()),
+                None,
+            )  # fmt: skip
+            if twin is not None:
+                raise AlreadyExistsError(
+                    f"feature view {view_name} has version {twin}, which differs from {view_version} only in case: "
+                    f"versions that differ only in case are refused; use {twin}, or a new version name"
+                )
             existing = self._read_feature_view(view_name, view_version)
             if existing is not None and not replace:
                 if _same_definition(existing, draft):

@@ -90,6 +90,23 @@ def test_feature_view_versions_side_by_side(backend: mlops_kit.Backend, unique: 
     assert f"{name}$v1" in backend.warehouse.list_tables("FEATURE_STORE")
 
 
+def test_versions_that_differ_only_in_case_are_refused(
+    backend: mlops_kit.Backend, unique: str, orders_table: str
+) -> None:
+    """Issue 17: FEATS v1 then V1 overwrote v1's object on DuckDB; one rule on every backend."""
+    fs = backend.feature_store
+    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
+    name = f"FEATS_{unique}"
+    v1 = fs.register_feature_view(name, "v1", [f"CUST_{unique}"], _per_customer(orders_table))
+    other = _per_customer(orders_table).replace("SUM(AMOUNT) AS TOTAL", "SUM(AMOUNT) * 1000 AS TOTAL")
+    for replace in (False, True):
+        with pytest.raises(AlreadyExistsError, match=r"v1.*only in case"):
+            fs.register_feature_view(name, "V1", [f"CUST_{unique}"], other, overwrite=replace)
+    assert [v.version for v in fs.list_feature_views(name)] == ["v1"]
+    assert fs.get_feature_view(name, "v1") == v1
+    assert sorted(fs.read_feature_view(name, "v1")["TOTAL"]) == [5.0, 70.0]
+
+
 def test_feature_view_versions_are_immutable(backend: mlops_kit.Backend, unique: str, orders_table: str) -> None:
     fs = backend.feature_store
     fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])

@@ -16,7 +16,9 @@ primitives onto their engine.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
@@ -31,6 +33,22 @@ if TYPE_CHECKING:
 
 WriteMode = Literal["overwrite", "append", "error"]
 WRITE_MODES: tuple[WriteMode, ...] = get_args(WriteMode)
+
+
+#: The kit's own record tables (``mlops_kit/records/``) are named with this prefix.
+RECORD_TABLE_PREFIX = "MLOPS_KIT_"
+#: Set while the records module writes: the one writer of the record tables.
+_records_writing: contextvars.ContextVar[bool] = contextvars.ContextVar("mlops_kit_records_writing", default=False)
+
+
+@contextlib.contextmanager
+def writing_records() -> Iterator[None]:
+    """Let the records module write the kit's record tables for the length of the block."""
+    token = _records_writing.set(True)
+    try:
+        yield
+    finally:
+        _records_writing.reset(token)
 
 
 @dataclass(frozen=True)
@@ -123,7 +141,7 @@ class Warehouse(Boundary, abc.ABC):
             InvalidInputError: a bad table name, ``sql`` not one reading statement, or failing SQL;
                 an existing table is left as it was.
         """
-        target = self._table(table)
+        target = self._writable(table)
         statement = self._reading_statement(sql, "sql", "sql must be a query")
         with self._boundary(f"could not create {target}"):
             return self._create_table_as(target, statement)
@@ -194,7 +212,7 @@ class Warehouse(Boundary, abc.ABC):
 
     def drop_table(self, table: str) -> bool:
         """Drop a table or view; returns whether something was dropped."""
-        target = self._table(table)
+        target = self._writable(table)
         with self._boundary(f"could not drop {target}"):
             return self._drop_table(target)
 
@@ -214,9 +232,7 @@ class Warehouse(Boundary, abc.ABC):
         """All rows of ``table``. Raises NotFoundError when it does not exist."""
         return self.query(f"SELECT * FROM {self._table(table).quoted()}")
 
-    def load_csv(
-        self, table: str, path: str | Path, columns: Mapping[str, ColumnType], encoding: str = "utf-8"
-    ) -> int:
+    def load_csv(self, table: str, path: str | Path, columns: Mapping[str, ColumnType], encoding: str = "utf-8") -> int:
         """Validate a CSV file with a header row against ``columns`` and write it as ``table``.
 
         Nothing is written unless the whole file is valid. ``encoding`` is the file's text encoding.
@@ -323,6 +339,18 @@ class Warehouse(Boundary, abc.ABC):
             )
         return names.TableName(name.schema, name.table)
 
+    def _writable(self, table: object) -> names.TableName:
+        """``_table``, refusing the kit's own record tables (``MLOPS_KIT_*``) unless the records
+        module is the writer: a user's write there would leave records the kit cannot read."""
+        target = self._table(table)
+        if target.table.startswith(RECORD_TABLE_PREFIX) and not _records_writing.get():
+            raise InvalidInputError(
+                f"{target} is one of the kit's own record tables ({RECORD_TABLE_PREFIX}*): only the kit writes or "
+                "drops it; its rows are read with query() and removed by the calls that own them "
+                "(delete_training_set, delete_version)"
+            )
+        return target
+
     def _reading_statement(self, sql: object, argument: str, refusal: str) -> str:
         """The one statement of ``sql``, refused (``refusal: …``) unless it only reads."""
         statement = statements.single(sql, argument)
@@ -336,7 +364,7 @@ class Warehouse(Boundary, abc.ABC):
 
     def _table_write(self, table: object, df: object, argument: str) -> TableWrite:
         """A checked write: canonical table name, a DataFrame with canonical, distinct column names."""
-        target = self._table(table)
+        target = self._writable(table)
         frame = checks.frame(df, argument, allow_empty=True)
         canonical = []
         for column in frame.columns:

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.warehouse import writing_records
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -103,4 +104,5 @@ class RecordTable:
         self.ensure()
         self.delete({column: record[column] for column in self.key})
         row = pd.DataFrame([{column: record[column] for column in self.columns}])
-        self.warehouse.write_table(self.qualified, row, mode="append")
+        with writing_records():
+            self.warehouse.write_table(self.qualified, row, mode="append")

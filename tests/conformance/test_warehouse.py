@@ -179,7 +179,9 @@ def test_query_runs_exactly_one_statement(backend: mlops_kit.Backend, unique: st
     ],
     ids=["exclamation", "semicolon", "model-call-text", "model-cte-text"],
 )
-def test_sql_inside_a_string_literal_is_only_text(backend: mlops_kit.Backend, sql: str, column: str, value: str) -> None:
+def test_sql_inside_a_string_literal_is_only_text(
+    backend: mlops_kit.Backend, sql: str, column: str, value: str
+) -> None:
     assert backend.warehouse.query(sql)[column].tolist() == [value]
 
 
@@ -187,7 +189,9 @@ def test_sql_inside_a_string_literal_is_only_text(backend: mlops_kit.Backend, sq
 def test_unaliased_columns_are_named_as_on_snowflake(backend: mlops_kit.Backend, unique: str) -> None:
     table = f"PREP_DATA.NAMED_{unique}"
     backend.warehouse.write_table(table, _orders())
-    rows = backend.warehouse.query(f"select count(*), customer_id, max(amount) as top from {table} group by 2 order by 2")
+    rows = backend.warehouse.query(
+        f"select count(*), customer_id, max(amount) as top from {table} group by 2 order by 2"
+    )
     assert list(rows.columns) == ["COUNT(*)", "CUSTOMER_ID", "TOP"]
     assert rows["COUNT(*)"].tolist() == [2, 1, 1]
 
@@ -342,8 +346,18 @@ def test_write_table_refuses_a_bad_frame(backend: mlops_kit.Backend, unique: str
         ("PREP_DATA.TÄBLE", "is not a plain identifier"),
         ("PREP_DATA." + "T" * 256, "is not a plain identifier"),
     ],
-    ids=["injection", "quoted", "semicolon", "no-schema", "empty-part", "none", "number", "other-database", "non-ascii",
-         "too-long"],  # fmt: skip
+    ids=[
+        "injection",
+        "quoted",
+        "semicolon",
+        "no-schema",
+        "empty-part",
+        "none",
+        "number",
+        "other-database",
+        "non-ascii",
+        "too-long",
+    ],  # fmt: skip
 )
 def test_bad_table_names_name_the_table(backend: mlops_kit.Backend, table: object, message: str) -> None:
     before = backend.warehouse.list_tables("PREP_DATA")
@@ -380,7 +394,10 @@ def test_an_unknown_write_mode_is_refused(backend: mlops_kit.Backend, unique: st
 )
 def test_write_tables_refuses_bad_frames(backend: mlops_kit.Backend, unique: str, frames: object, message: str) -> None:
     if frames == "dupes":
-        frames = {f"PREP_DATA.TWICE_{unique}": pd.DataFrame({"A": [1]}), f"prep_data.twice_{unique}": pd.DataFrame({"A": [2]})}
+        frames = {
+            f"PREP_DATA.TWICE_{unique}": pd.DataFrame({"A": [1]}),
+            f"prep_data.twice_{unique}": pd.DataFrame({"A": [2]}),
+        }
     before = backend.warehouse.list_tables("PREP_DATA")
     with pytest.raises(InvalidInputError, match=message):
         backend.warehouse.write_tables(frames)  # type: ignore[arg-type]
@@ -396,7 +413,9 @@ def test_write_into_a_missing_schema_names_it(backend: mlops_kit.Backend, unique
 def test_append_with_other_columns_names_them_and_keeps_the_rows(backend: mlops_kit.Backend, unique: str) -> None:
     table = f"PREP_DATA.APPEND_{unique}"
     backend.warehouse.write_table(table, pd.DataFrame({"A": [1], "B": ["x"]}))
-    with pytest.raises(InvalidInputError, match=r"cannot append to .*missing from the frame: \['B'\]; not in the table: \['C'\]"):
+    with pytest.raises(
+        InvalidInputError, match=r"cannot append to .*missing from the frame: \['B'\]; not in the table: \['C'\]"
+    ):
         backend.warehouse.write_table(table, pd.DataFrame({"A": [2], "C": ["y"]}), mode="append")
     assert backend.warehouse.read_table(table).to_dict("records") == [{"A": 1, "B": "x"}]
 
@@ -513,6 +532,27 @@ def test_a_feature_view_over_a_local_file_is_refused(backend: mlops_kit.Backend,
     fs.register_entity(f"FILE_E_{unique}", ["CUSTOMER_ID"])
     with pytest.raises(mlops_kit.MlopsKitError):
         fs.register_feature_view(
-            f"FILE_FV_{unique}", "v1", [f"FILE_E_{unique}"], "SELECT column0 AS CUSTOMER_ID FROM read_csv('/etc/passwd')"
+            f"FILE_FV_{unique}",
+            "v1",
+            [f"FILE_E_{unique}"],
+            "SELECT column0 AS CUSTOMER_ID FROM read_csv('/etc/passwd')",
         )
     assert all(v.name != f"FILE_FV_{unique}" for v in fs.list_feature_views())
+
+
+@pytest.mark.parametrize(
+    "table",
+    ["FEATURE_STORE.MLOPS_KIT_TRAINING_SETS", "MODEL_REGISTRY.MLOPS_KIT_VERSION_LINEAGE", "FEATURE_STORE.MLOPS_KIT_X"],
+)
+def test_the_kits_record_tables_are_the_kits_alone(backend: mlops_kit.Backend, table: str) -> None:
+    """Issue 17: a user's write_table or drop_table on a record table left records the kit could not read."""
+    frame = pd.DataFrame({"A": [1]})
+    for attempt in (
+        lambda: backend.warehouse.write_table(table, frame),
+        lambda: backend.warehouse.write_tables({table: frame}, mode="append"),
+        lambda: backend.warehouse.create_table_as(table, "SELECT 1 AS A"),
+        lambda: backend.warehouse.drop_table(table),
+    ):
+        with pytest.raises(InvalidInputError, match="record tables"):
+            attempt()
+    backend.feature_store.list_feature_views()  # the records still read

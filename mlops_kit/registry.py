@@ -244,10 +244,13 @@ class Registry(Boundary, abc.ABC):
         """Raises NotFoundError when the model or version does not exist."""
         name = names.identifier(model_name, "model_name")
         version_name = names.identifier(version, "version")
-        for mv in self.list_versions(name):
+        versions = self.list_versions(name)
+        for mv in versions:
             if mv.version == version_name:
                 return mv
-        raise NotFoundError(f"model {name} has no version {version_name}")
+        raise NotFoundError(
+            f"model {name} has no version {version_name}: it has {', '.join(v.version for v in versions)}"
+        )
 
     def get_default(self, model_name: str) -> ModelVersion:
         """The default version. Raises NotFoundError when the model has none."""

@@ -125,6 +125,32 @@ def _with_target(tokens: list[Token]) -> str | None:
     return None
 
 
+def parse_error(statement: str) -> str | None:
+    """Why one statement does not parse as Snowflake SQL (with where), or None when it parses.
+
+    Used before a statement is called writing: a misspelt ``SELEC`` is a typo, not a write.
+    """
+    import sqlglot
+    from sqlglot.errors import ParseError
+    from sqlglot.tokens import TokenType
+
+    tokens = tokenize(statement)
+    if tokens and tokens[0].token_type == TokenType.VAR:
+        return (
+            f"SQL does not parse: {tokens[0].text} at line {tokens[0].line} is not a keyword a statement starts "
+            f"with (SELECT, WITH, SHOW, INSERT, CREATE, …): {abbreviate(statement, 80)}"
+        )
+    try:
+        sqlglot.parse_one(statement, read="snowflake")
+    except ParseError as exc:
+        where = exc.errors[0] if exc.errors else {}
+        line, column = where.get("line"), where.get("col")
+        near = " ".join(str(where.get("highlight") or "").split())
+        place = f" at line {line}, column {column}" if line else ""
+        return f"SQL does not parse{place}" + (f" (near {near!r})" if near else "") + f": {abbreviate(statement, 80)}"
+    return None
+
+
 def _top_level_into(tokens: list[Token]) -> bool:
     """Whether an ``INTO`` stands outside parentheses (``SELECT … INTO T FROM …``)."""
     from sqlglot.tokens import TokenType

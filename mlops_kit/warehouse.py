@@ -355,6 +355,9 @@ class Warehouse(Boundary, abc.ABC):
         """The one statement of ``sql``, refused (``refusal: …``) unless it only reads."""
         statement = statements.single(sql, argument)
         if not statements.is_reading(statement):
+            unparsed = statements.parse_error(statement)
+            if unparsed is not None:
+                raise InvalidInputError(f"{unparsed}; check the keywords' spelling")
             kind = statements.kind(statement) or "this statement"
             raise InvalidInputError(
                 f"{refusal}, not {kind} ({statements.abbreviate(statement)}): run a statement that "
@@ -374,8 +377,10 @@ class Warehouse(Boundary, abc.ABC):
                     "(df.columns = [...]; a NumPy array's columns are numbered)"
                 )
             canonical.append(names.identifier(column, f"column of {target}"))
-        for name in dict.fromkeys(canonical):
-            given = [str(c) for c, n in zip(frame.columns, canonical, strict=True) if n == name]
+        spellings: dict[str, list[str]] = {}  # one pass: a frame may have tens of thousands of columns
+        for column, name in zip(frame.columns, canonical, strict=True):
+            spellings.setdefault(name, []).append(str(column))
+        for name, given in spellings.items():
             if len(given) > 1:
                 spelled = f" (as {', '.join(given)})" if len(set(given)) > 1 else ""
                 raise InvalidInputError(f"{target} has the column {name} twice{spelled}: column names ignore case")

@@ -50,7 +50,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
     log = work / "lab.log"
     with log.open("w") as sink:
         done = subprocess.run(
-            [str(SCRIPT), "lab", "run", "--customers", "300", "--seed", "7"], cwd=work, env=env, stdout=sink, stderr=subprocess.STDOUT
+            [str(SCRIPT), "lab", "run", "--customers", "300", "--seed", "7"],
+            cwd=work,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
         )
     text = log.read_text()
     assert done.returncode == 0, text[-3000:]
@@ -167,7 +171,10 @@ def test_runs_table_rounds_floats_and_keeps_every_column(run_cli: Runner) -> Non
 def test_features_and_entities(run_cli: Runner) -> None:
     code, out, _ = run_cli("features", "-f", "json")
     views = json.loads(out)
-    assert [(v["feature_view"], v["version"]) for v in views] == [("CUSTOMER_FEATURES", "v1"), ("CUSTOMER_FEATURES", "v2")]
+    assert [(v["feature_view"], v["version"]) for v in views] == [
+        ("CUSTOMER_FEATURES", "v1"),
+        ("CUSTOMER_FEATURES", "v2"),
+    ]
     assert views[1]["join_keys"] == ["CUSTOMER_ID"] and len(views[1]["features"]) == 7
     code, out, _ = run_cli("entities", "-f", "csv")
     [entity] = _csv(out)
@@ -193,12 +200,18 @@ def test_models_list_keeps_comments_whole(run_cli: Runner, lab: tuple[Path, str]
     assert {"model": MODEL, "default": "V1"}.items() <= json.loads(out)[0].items()
 
 
-def test_lineage_rounds_and_keeps_the_confusion_matrix_out_of_the_metrics(run_cli: Runner, lab: tuple[Path, str]) -> None:
+def test_lineage_rounds_and_keeps_the_confusion_matrix_out_of_the_metrics(
+    run_cli: Runner, lab: tuple[Path, str]
+) -> None:
     [v1] = [r for r in _table(lab[0], "MODEL_REGISTRY.MODEL_LINEAGE") if r["MODEL_VERSION"] == "V1"]
     [run] = [r for r in _table(lab[0], "FEATURE_STORE.EXPERIMENT_RESULTS") if r["RUN_NAME"] == v1["RUN_NAME"]]
     code, out, _ = run_cli("lineage", MODEL, "v1", "-f", "json")
     record = json.loads(out)
-    assert (record["run"], record["run_id"], record["training_set"]) == (v1["RUN_NAME"], v1["RUN_ID"], v1["TRAINING_DATASET"])
+    assert (record["run"], record["run_id"], record["training_set"]) == (
+        v1["RUN_NAME"],
+        v1["RUN_ID"],
+        v1["TRAINING_DATASET"],
+    )
     assert record["feature_views"] == ["CUSTOMER_FEATURES/v2"]
     assert record["metrics"]["f1_score"] == v1["F1_SCORE"]
     assert record["params"] == json.loads(v1["PARAMS"])
@@ -245,6 +258,17 @@ def test_sql_is_read_only_unless_write(run_cli: Runner, lab: tuple[Path, str]) -
     assert code == 0 and out == "" and "CREATE done" in err
     assert _table(lab[0], "ANALYTICS.CLI_SCRATCH") == [{"A": 1}]
     assert run_cli("sql", "--write", "DROP TABLE ANALYTICS.CLI_SCRATCH")[0] == 0
+
+
+@pytest.mark.parametrize("flags", [(), ("--write",)], ids=["read-only", "write"])
+def test_sql_with_a_typo_says_it_does_not_parse_not_that_it_writes(run_cli: Runner, flags: tuple[str, ...]) -> None:
+    """Issue 23: 'SELEC' was called a write, and with --write a sqlglot internal error."""
+    code, out, err = run_cli("sql", *flags, "SELEC * FROM PREP_DATA.CUSTOMERS")
+    assert code == 2 and out == ""
+    assert "does not parse: SELEC at line 1 is not a keyword" in err
+    assert "changes data" not in err and "sqlglot" not in err
+    code, _, err = run_cli("sql", *flags, "INSERT INTO PREP_DATA.X VALUES (1,")
+    assert code == 2 and "does not parse at line 1, column" in err and "changes data" not in err
 
 
 def test_sql_with_an_exclamation_mark_in_a_literal(run_cli: Runner) -> None:
@@ -329,7 +353,9 @@ def test_the_lab_script_and_the_command_share_one_parser() -> None:
     assert direct.stdout == command.stdout
 
 
-def test_a_broken_plugin_does_not_break_the_others(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_broken_plugin_does_not_break_the_others(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     from importlib.metadata import EntryPoint
 
     import mlops_kit.cli as cli_module
@@ -359,7 +385,10 @@ def test_a_terminal_table_wraps_but_never_cuts(monkeypatch: pytest.MonkeyPatch, 
     comment = "Best run BASELINE of experiment CHURN_PREDICTION_EXPERIMENT with features " + ", ".join(
         f"FEATURE_{i}" for i in range(12)
     )
-    rows = [{"version": "V1", "f1_score": 0.758293, "comment": comment}, {"version": "V2", "f1_score": 0.7, "comment": "short"}]
+    rows = [
+        {"version": "V1", "f1_score": 0.758293, "comment": comment},
+        {"version": "V2", "f1_score": 0.7, "comment": "short"},
+    ]
     screen = _Terminal()
     emit(rows, "table", file=screen)
     text = ANSI.sub("", screen.getvalue())
@@ -441,8 +470,12 @@ def test_ui_starts_one_worker_and_prints_the_url(lab: tuple[Path, str], tmp_path
         assert server.stdout is not None
         line = server.stdout.readline()  # blocks until the server answers (or the command fails)
         page = re.escape("/#/experiments?workflowType=machine_learning")  # the Model training view
-        assert re.fullmatch(rf"MLflow UI ready in \d+s: http://127\.0\.0\.1:{port}{page}  \(Ctrl-C stops it\)\n", line), line
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=50") as r:
+        assert re.fullmatch(
+            rf"MLflow UI ready in \d+s: http://127\.0\.0\.1:{port}{page}  \(Ctrl-C stops it\)\n", line
+        ), line
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=50"
+        ) as r:
             assert EXPERIMENT in r.read().decode()
         processes = _descendants(server.pid)
         assert sum(" -m uvicorn " in p for p in processes) == 1, processes  # one web worker, no supervisor
@@ -464,7 +497,11 @@ def test_ui_on_a_busy_port_says_so(lab: tuple[Path, str], tmp_path: Path) -> Non
         busy.listen()
         port = busy.getsockname()[1]
         done = subprocess.run(
-            [str(SCRIPT), "ui", "--port", str(port)], env=_environment(lab[0]), cwd=tmp_path, capture_output=True, text=True
+            [str(SCRIPT), "ui", "--port", str(port)],
+            env=_environment(lab[0]),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
         )
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: cannot serve on 127.0.0.1:{port}") and done.stderr.count("\n") == 1

@@ -190,7 +190,12 @@ def models_list(model: str | None, backend: str, fmt: Format) -> None:
         }
         for v in versions
     ]
-    emit(rows, fmt, title=f"Versions of {model.upper()}", columns=["version", "default", "run", "created", *metrics, "comment"])
+    emit(
+        rows,
+        fmt,
+        title=f"Versions of {model.upper()}",
+        columns=["version", "default", "run", "created", *metrics, "comment"],
+    )
 
 
 @models.command("default")
@@ -213,7 +218,9 @@ def models_default(model: str, version: str, backend: str) -> None:
 @click.argument("model", help="The registered model.")
 @click.argument("version", help="The version to copy, with its metrics, comment and lineage.")
 @click.option("--from", "source", type=BACKEND_CHOICE, default="local", show_default=True, help="Backend to copy from.")
-@click.option("--to", "target", type=BACKEND_CHOICE, default="snowflake", show_default=True, help="Backend to copy into.")
+@click.option(
+    "--to", "target", type=BACKEND_CHOICE, default="snowflake", show_default=True, help="Backend to copy into."
+)
 @click.option("--as-default", is_flag=True, help="Also make it the default version there.")
 def models_promote(model: str, version: str, source: str, target: str, as_default: bool) -> None:
     """Copy a version into another backend's registry.
@@ -284,6 +291,9 @@ def sql(statement: str, write: bool, backend: str, fmt: Format) -> None:
     if statement == "-":
         statement = sys.stdin.read()
     single = statements.single(statement, "SQL")
+    unparsed = statements.parse_error(single) if not statements.is_reading(single) else None
+    if unparsed is not None:  # a typo is not a write: say so, with where, before --write is asked for
+        raise click.UsageError(f"{unparsed}; check the keywords' spelling")
     if not write and not statements.is_reading(single):  # checked before connecting
         kind = statements.kind(single) or "this statement"
         raise click.UsageError(f"{kind} changes data and mlops-kit sql is read-only: add --write to run it")

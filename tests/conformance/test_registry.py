@@ -101,7 +101,7 @@ def test_not_found_errors(backend: mlops_kit.Backend, unique: str, data, models)
     with pytest.raises(NotFoundError):
         registry.predict(f"NOPE_{unique}", features)
     registry.log_model(f"M_{unique}", "v1", models[0], sample_input=features.head())
-    with pytest.raises(NotFoundError):
+    with pytest.raises(NotFoundError, match=f"M_{unique} has no version V2: it has V1$"):  # issue 23: what exists
         registry.get_version(f"M_{unique}", "v2")
     with pytest.raises(NotFoundError):
         registry.set_default(f"M_{unique}", "v2")

@@ -345,6 +345,16 @@ def test_every_command_and_argument_has_help() -> None:
             assert backend.default == "local" and backend.envvar == "MLOPS_KIT_BACKEND", path
 
 
+def test_plugin_commands_are_top_level_only() -> None:
+    """Issue 23: `mlops-kit models --help` listed data and lab, and `mlops-kit models lab run` ran the lab."""
+    root = click.Context(cli, info_name="mlops-kit")
+    paths = set(dict(_commands(cli, root)))
+    assert {"mlops-kit lab", "mlops-kit data"} <= paths
+    assert not [
+        p for p in paths if p.count(" ") > 1 and p.split()[2] in ("lab", "data") and p.split()[1] not in ("lab", "data")
+    ]
+
+
 def test_the_lab_script_and_the_command_share_one_parser() -> None:
     script = Path(churn_workflow.__file__)
     direct = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True)

@@ -139,7 +139,13 @@ def note(message: str) -> None:
 
 
 class _CommandsWithPlugins(KitGroup):
-    """The core's commands plus those registered under ``PLUGIN_GROUP``, loaded when listed or run."""
+    """The core's commands plus those registered under ``PLUGIN_GROUP``, loaded when listed or run.
+
+    Only at the top: its subgroups (``models``, …) are plain ``KitGroup``s, so a plugin's commands
+    do not appear under each of them.
+    """
+
+    group_class = KitGroup
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *_plugins()})

@@ -147,7 +147,7 @@ def test_runs_are_rows_in_every_format(run_cli: Runner, lab: tuple[Path, str]) -
         assert "train_size" not in row  # equal in every run: left out unless --all
     code, out, _ = run_cli("runs", EXPERIMENT, "-f", "csv", "-m", "f1*,accuracy", "-p", "max_depth")
     parsed = _csv(out)
-    assert list(parsed[0]) == ["run", "status", "started", "max_depth", "accuracy", "f1_score"]
+    assert list(parsed[0]) == ["run", "status", "started", "max_depth", "f1_score", "accuracy"]  # the order asked
     assert [float(r["f1_score"]) for r in parsed[:3]] == [results[r["run"]]["F1_SCORE"] for r in parsed[:3]]
     assert "train_size" in json.loads(run_cli("runs", EXPERIMENT, "--all", "-f", "json")[1])[0]
 

@@ -145,7 +145,8 @@ def _run_rows(
 
 def _matching(names: list[str], patterns: tuple[str, ...], what: str) -> list[str]:
     patterns = tuple(p.strip() for given in patterns for p in given.split(",") if p.strip())  # -m a,b = -m a -m b
-    chosen = [n for n in names if any(fnmatch.fnmatch(n.lower(), p.lower()) for p in patterns)]
+    # In the order asked for (-m f1_score,accuracy shows f1_score first); a pattern's matches sorted.
+    chosen = list(dict.fromkeys(n for p in patterns for n in names if fnmatch.fnmatch(n.lower(), p.lower())))
     if not chosen:
         raise click.UsageError(f"no {what} matches {', '.join(patterns)}: there are {', '.join(names) or 'none'}")
     return chosen

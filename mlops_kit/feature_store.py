@@ -327,6 +327,8 @@ class FeatureStore(Boundary, abc.ABC):
         for part in joined:
             if part.point_in_time(spine_ts):
                 self._refuse_conflicting_ties(part)
+            else:
+                self._refuse_repeated_keys(part)
         feature_cols = tuple(c for part in joined for c in part.view.feature_columns)
 
         training_set = TrainingSet(
@@ -477,6 +479,33 @@ class FeatureStore(Boundary, abc.ABC):
             "a point-in-time join would pick one of them arbitrarily. Keep one row per key and timestamp in "
             f"the view's query, e.g. QUALIFY ROW_NUMBER() OVER (PARTITION BY {keys}, {ts_col} ORDER BY <a column "
             "that decides>) = 1, and register a new version"
+        )
+
+    def _refuse_repeated_keys(self, part: JoinedView) -> None:
+        """The join rule without a point in time: one row per key in the view, so a training set has
+        one row per spine row (a repeated key would repeat the spine rows it matches). One query in
+        Snowflake's dialect, run by the warehouse: the same rule on every backend."""
+        view, keys = part.view, ", ".join(part.join_keys)
+        try:
+            repeated = self.warehouse.query(
+                f"SELECT {keys}, COUNT(*) AS MLOPS_KIT_ROWS, COUNT(*) OVER () AS MLOPS_KIT_GROUPS "
+                f"FROM {view.object_name} GROUP BY {keys} HAVING COUNT(*) > 1 ORDER BY {keys} LIMIT {TIES_SHOWN}"
+            )
+        except NotFoundError:
+            return  # the view cannot be read: the join says which version and why (the adapter's message)
+        if repeated.empty:
+            return
+        total = int(repeated["MLOPS_KIT_GROUPS"].iloc[0])
+        shown = "; ".join(
+            ", ".join(f"{key}={row[key]}" for key in part.join_keys) + f" ({int(row['MLOPS_KIT_ROWS'])} rows)"
+            for _, row in repeated.iterrows()
+        )
+        raise InvalidInputError(
+            f"feature view {view.ref} has {total} {keys} value{'s' if total != 1 else ''} with more than one row "
+            f"({shown}{'; …' if total > len(repeated) else ''}): joined to a spine, each would repeat the spine's "
+            f"rows. Keep one row per {keys} in the view's query (GROUP BY {keys}, or QUALIFY ROW_NUMBER() OVER "
+            f"(PARTITION BY {keys} ORDER BY <a column that decides>) = 1) and register a new version, or give "
+            "the view a timestamp column for a point-in-time join"
         )
 
     # Primitives each backend implements: checked, canonical input; NotFoundError for a missing object.

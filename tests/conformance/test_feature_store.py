@@ -363,6 +363,28 @@ def test_point_in_time_ties_that_are_exact_duplicates_are_reproducible(backend: 
     assert first["AMOUNT"].tolist() == [10.0, 20.0, 5.0]
 
 
+def test_repeated_keys_without_a_point_in_time_are_refused(backend: mlops_kit.Backend, unique: str) -> None:
+    """Issue 17: a view whose keys repeat turned a spine of n rows into more; one row per spine row."""
+    table = f"PREP_DATA.REPEATS_{unique}"
+    backend.warehouse.write_table(
+        table, pd.DataFrame({"CUSTOMER_ID": ["C1", "C1", "C2", "C3", "C3"], "SCORE": [1.0, 2.0, 3.0, 4.0, 4.0]})
+    )
+    fs = backend.feature_store
+    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
+    view = fs.register_feature_view(f"REPEATS_{unique}", "v1", [f"CUST_{unique}"], f"SELECT * FROM {table}")
+    spine = "SELECT 'C1' AS CUSTOMER_ID UNION ALL SELECT 'C2' UNION ALL SELECT 'C3'"
+    with pytest.raises(InvalidInputError) as raised:
+        fs.generate_training_set(spine, [view], save_as=f"TRAIN_{unique}")
+    message = str(raised.value)
+    assert f"REPEATS_{unique}/v1" in message and "2 CUSTOMER_ID values" in message
+    assert "CUSTOMER_ID=C1 (2 rows)" in message and "CUSTOMER_ID=C3 (2 rows)" in message
+    assert not backend.warehouse.table_exists(f"FEATURE_STORE.TRAIN_{unique}")
+    unique_rows = fs.register_feature_view(
+        f"REPEATS_{unique}", "v2", [f"CUST_{unique}"], f"SELECT DISTINCT * FROM {table} WHERE SCORE <> 1.0"
+    )
+    assert len(fs.generate_training_set(spine, [unique_rows]).data) == 3
+
+
 # Bad input (issue 10 and what a reviewer would try next): a kit error naming the argument,
 # and the stores as they were.
 

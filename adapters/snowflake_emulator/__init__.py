@@ -6,9 +6,11 @@ runs the same adapter code as ``connect("snowflake")``. It is an emulator, not S
 README's "The Snowflake emulator" for what it answers and what it cannot (privileges, warehouses,
 billing, Snowflake's conda channel).
 
-One module per family of statements it answers (``session``, ``tables``, ``stages``,
-``feature_store``, ``models``, ``experiments``), the account on disk (``account``) and the HTTP
-server (``server``).
+One module per family of statements it answers (``session``, ``databases``, ``tables``, ``stages``,
+``tasks``, ``dynamic_tables``, ``feature_store``, ``models``, ``experiments``, ``queries``,
+``asof_joins``), Snowflake Scripting blocks (``scripting``), the account on disk (``account``), the
+HTTP server (``server``, which also runs pipe chains), and the runner of Snowflake's own tests on it
+(``upstream_tests``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ at an emulated account made for the run:
 - ``snowflake.ml.utils.connection_params`` was removed from the library in 2.0.0 and the 1.48.0
   tests still import it: the plugin provides that module as the library's own
   ``snowflake.ml._internal.utils.connection_params``.
-- tests that need what the emulator does not emulate (see ``docs/EMULATOR.md``: privileges between
+- tests that need what the emulator does not emulate (the README's "The Snowflake emulator": privileges between
   roles, warehouse compute, online feature stores, SPCS, scheduled refresh) are listed with their
   reason in ``OUT_OF_SCOPE_FILE`` and skipped as such; nothing else is skipped.
 

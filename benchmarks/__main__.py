@@ -34,7 +34,9 @@ def table(results: list[Result]) -> str:
     for r in results:
         ratio = "—" if r.ratio is None else f"{r.ratio:.2f}×"
         met = {True: "yes", False: "**no**", None: "—"}[r.met]
-        lines.append(f"| {r.number} | {r.what} | {r.kit} | {r.baseline} | {ratio} | {r.target} | {met} | {r.check} | {r.notes} |")
+        lines.append(
+            f"| {r.number} | {r.what} | {r.kit} | {r.baseline} | {ratio} | {r.target} | {met} | {r.check} | {r.notes} |"
+        )
     return "\n".join(lines)
 
 

@@ -70,7 +70,9 @@ def child_env(home: Path | None, extra: dict[str, str] | None = None) -> dict[st
     return env
 
 
-def spawn(cfg: Config, target: str, args: dict[str, Any], home: Path | None, cwd: Path | None = None) -> subprocess.Popen:
+def spawn(
+    cfg: Config, target: str, args: dict[str, Any], home: Path | None, cwd: Path | None = None
+) -> subprocess.Popen:
     """Start ``module:function`` (in ``benchmarks``) in a fresh interpreter; see ``_child.py``."""
     out = Path(tempfile.mkstemp(prefix="result_", suffix=".json", dir=cfg.work)[1])
     log = open(cfg.log, "a")  # noqa: SIM115 - closed in finish()
@@ -105,7 +107,9 @@ def finish(proc: subprocess.Popen, check: bool = True) -> Child:
     return Child(value, wall, usage.ru_maxrss * 1024, proc.returncode, usage.ru_utime + usage.ru_stime)
 
 
-def run_child(cfg: Config, target: str, args: dict[str, Any], home: Path | None = None, cwd: Path | None = None) -> Child:
+def run_child(
+    cfg: Config, target: str, args: dict[str, Any], home: Path | None = None, cwd: Path | None = None
+) -> Child:
     return finish(spawn(cfg, target, args, home, cwd))
 
 

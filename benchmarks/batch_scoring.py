@@ -105,14 +105,23 @@ def run(cfg: Config) -> Result:
     runs = 2 if cfg.quick else 5
     home = cfg.scratch("scoring")
     say(f"    setup: register a model, generate {rows:,} rows to score (not timed)")
-    made = run_child(cfg, "batch_scoring:setup", {"rows": rows, "raw_model": str(home / "raw.json")}, home=home / "home")
-    m = run_child(cfg, "batch_scoring:measure", {"features": made.value["features"], "runs": runs, "raw_model": str(home / "raw.json")}, home=home / "home")
+    made = run_child(
+        cfg, "batch_scoring:setup", {"rows": rows, "raw_model": str(home / "raw.json")}, home=home / "home"
+    )
+    m = run_child(
+        cfg,
+        "batch_scoring:measure",
+        {"features": made.value["features"], "runs": runs, "raw_model": str(home / "raw.json")},
+        home=home / "home",
+    )
     t = {k: median(v) for k, v in m.value["times"].items()}
     n = m.value["rows"]
     thr = {k: n / v for k, v in t.items()}
     reg_ratio, sql_ratio = thr["registry"] / thr["raw"], thr["sql"] / thr["raw"]
     ok = m.value["registry_gap"] <= 1e-6 and m.value["sql_gap"] <= 1e-6 and m.value["sql_rows"] == n
-    say(f"    rows/s raw {thr['raw']:,.0f}, registry {thr['registry']:,.0f} ({reg_ratio:.2f}), SQL {thr['sql']:,.0f} ({sql_ratio:.2f})")
+    say(
+        f"    rows/s raw {thr['raw']:,.0f}, registry {thr['registry']:,.0f} ({reg_ratio:.2f}), SQL {thr['sql']:,.0f} ({sql_ratio:.2f})"
+    )
     return Result(
         5,
         f"batch scoring {n:,} rows (throughput, kit/raw)",
@@ -122,7 +131,8 @@ def run(cfg: Config) -> Result:
         f"registry ≥ {TARGET_REGISTRY}×, SQL ≥ {TARGET_SQL}×",
         (reg_ratio >= TARGET_REGISTRY and sql_ratio >= TARGET_SQL) if ok else None,
         f"same probabilities for all rows (max gap registry {m.value['registry_gap']:.1e}, SQL {m.value['sql_gap']:.1e})"
-        if ok else f"DIFFER: {m.value}",
+        if ok
+        else f"DIFFER: {m.value}",
         f"SQL/raw {sql_ratio:.2f}×; median of {runs} after 1 warm-up, interleaved in one process; registry time includes resolving "
         "and loading the default version",
     )

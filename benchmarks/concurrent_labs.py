@@ -25,7 +25,10 @@ def check_kit(args: dict[str, Any]) -> dict[str, Any]:
     paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
     problems = []
     con = duckdb.connect(str(paths.duckdb_file), read_only=True)
-    tables = {f"{s}.{t}".upper() for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    tables = {
+        f"{s}.{t}".upper()
+        for s, t in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+    }
     con.close()
     missing = [t for t in (*lab.LAB_TABLES, lab.TRAINING_SET) if t.upper() not in tables]
     if missing:
@@ -69,7 +72,12 @@ def run(cfg: Config) -> Result:
     say(f"    {n} kit labs together on {home / 'kit_home'}")
     began = time.perf_counter()
     procs = [
-        spawn(cfg, "lab_vs_plain:run_kit", {"customers": customers, "seed": SEED, "out_dir": str(home / f"out_{i}")}, home / "kit_home")
+        spawn(
+            cfg,
+            "lab_vs_plain:run_kit",
+            {"customers": customers, "seed": SEED, "out_dir": str(home / f"out_{i}")},
+            home / "kit_home",
+        )
         for i in range(n)
     ]
     kit_children = [finish(p, check=False) for p in procs]
@@ -88,7 +96,9 @@ def run(cfg: Config) -> Result:
             None,
             f"{n} of {n} succeed, stores intact",
             kit_ok == n and intact,
-            "DuckDB file opens with the lab's tables; 4 runs; model with 2 versions" if intact else "; ".join(checked["problems"]),
+            "DuckDB file opens with the lab's tables; 4 runs; model with 2 versions"
+            if intact
+            else "; ".join(checked["problems"]),
             "the kit runs the labs one at a time (a lock per home)",
         )
     store = home / "mlflow_store"
@@ -114,12 +124,17 @@ def run(cfg: Config) -> Result:
         f"{n} labs started together on a fresh local home ({customers:,} customers)",
         f"{kit_ok} of {n} succeeded in {kit_wall:.0f} s; stores {'intact' if intact else 'BROKEN'}",
         f"{ml_ok} of {n} succeeded in {ml_wall:.0f} s plain MLflow ("
-        + (f"store unreadable: {ml_store['unreadable']}" if "unreadable" in ml_store
-           else f"store: {ml_store['runs']} runs, {ml_store['versions']} versions")
+        + (
+            f"store unreadable: {ml_store['unreadable']}"
+            if "unreadable" in ml_store
+            else f"store: {ml_store['runs']} runs, {ml_store['versions']} versions"
+        )
         + ")",
         None,
         f"{n} of {n} succeed, stores intact",
         kit_ok == n and intact,
-        "DuckDB file opens with the lab's tables; 4 runs; model with 2 versions" if intact else "; ".join(checked["problems"]),
+        "DuckDB file opens with the lab's tables; 4 runs; model with 2 versions"
+        if intact
+        else "; ".join(checked["problems"]),
         (f"MLflow failure: {error}" if error else "") + "; the kit runs the labs one at a time (a lock per home)",
     )

@@ -49,7 +49,9 @@ def kit(args: dict[str, Any]) -> dict[str, Any]:
     fs.register_entity("CUSTOMER", ["CUSTOMER_ID"], "A customer")
     fs.register_feature_view("CUSTOMER_FEATURES", "v1", ["CUSTOMER"], sql.FEATURES_V1_SQL, description="v1")
     v2 = fs.register_feature_view("CUSTOMER_FEATURES", "v2", ["CUSTOMER"], sql.FEATURES_V2_SQL, description="v2")
-    ts = fs.generate_training_set(sql.SPINE_SQL, [v2], label_cols=["IS_CHURNED"], save_as="FEATURE_STORE.TRAINING_DATASET_V1")
+    ts = fs.generate_training_set(
+        sql.SPINE_SQL, [v2], label_cols=["IS_CHURNED"], save_as="FEATURE_STORE.TRAINING_DATASET_V1"
+    )
     seconds = time.perf_counter() - began
     ts.data.to_parquet(args["out"])
     return {"seconds": seconds, "rows": ts.row_count}
@@ -85,7 +87,13 @@ def pandas_features(customers: Any, orders: Any) -> tuple[Any, Any, Any, Any]:
     v2["DAYS_SINCE_LAST_ORDER"] = (obs - v2.pop("LAST_ORDER")).dt.days
     v2["RETURN_RATE"] = v2.pop("RETURNS") / v2["TOTAL_ORDER_COUNT"]
     v2 = v2.fillna(0)
-    v1_cols = ["DAYS_SINCE_LAST_ORDER", "TOTAL_ORDER_COUNT", "TOTAL_ORDER_AMOUNT", "AVG_ORDER_AMOUNT", "ORDER_COUNT_2024_H1"]
+    v1_cols = [
+        "DAYS_SINCE_LAST_ORDER",
+        "TOTAL_ORDER_COUNT",
+        "TOTAL_ORDER_AMOUNT",
+        "AVG_ORDER_AMOUNT",
+        "ORDER_COUNT_2024_H1",
+    ]
     v2 = v2[["CUSTOMER_ID", *v1_cols, "TOTAL_AMOUNT_2024_H1", "RETURN_RATE"]]
     v1 = v2[["CUSTOMER_ID", *v1_cols]]
     training = labels.merge(v2, on="CUSTOMER_ID", how="left")
@@ -120,7 +128,10 @@ def compare(kit_file: str, pandas_file: str) -> str:
 
     a = pd.read_parquet(kit_file).sort_values("CUSTOMER_ID").reset_index(drop=True)
     b = pd.read_parquet(pandas_file).sort_values("CUSTOMER_ID").reset_index(drop=True)
-    if len(a) != len(b) or not (a["CUSTOMER_ID"].astype(str).to_numpy() == b["CUSTOMER_ID"].astype(str).to_numpy()).all():
+    if (
+        len(a) != len(b)
+        or not (a["CUSTOMER_ID"].astype(str).to_numpy() == b["CUSTOMER_ID"].astype(str).to_numpy()).all()
+    ):
         return f"different customers ({len(a):,} vs {len(b):,} rows)"
     for column in b.columns[1:]:
         if not np.allclose(a[column].astype("float64"), b[column].astype("float64"), rtol=1e-9, atol=1e-6):
@@ -149,7 +160,11 @@ def run(cfg: Config) -> Result:
 
     kit_times = repeat("kit", kit_runs, 0 if cfg.quick else 1, kit_once)
     say(f"    pandas: {pandas_runs} run(s) in one process")
-    p = run_child(cfg, "features_1m:pandas_side", {"parquet": str(parquet), "runs": pandas_runs, "out": str(base / "pandas.parquet")})
+    p = run_child(
+        cfg,
+        "features_1m:pandas_side",
+        {"parquet": str(parquet), "runs": pandas_runs, "out": str(base / "pandas.parquet")},
+    )
     kt, pt = median(kit_times), median(p.value["times"])
     problem = compare(str(base / "kit.parquet"), str(base / "pandas.parquet"))
     speedup = pt / kt

@@ -27,7 +27,9 @@ def run_kit(args: dict[str, Any]) -> dict[str, Any]:
     from mlops_kit.examples.churn_sql import CUSTOMERS  # noqa: F401
 
     backend = connect("local")
-    lab.run(backend, lab.Options(customers=int(args["customers"]), seed=int(args["seed"]), out_dir=Path(args["out_dir"])))
+    lab.run(
+        backend, lab.Options(customers=int(args["customers"]), seed=int(args["seed"]), out_dir=Path(args["out_dir"]))
+    )
     seconds = time.perf_counter() - args["t0"]
     from benchmarks.plain_lab import check_data
 
@@ -111,6 +113,7 @@ def lab_result(cfg: Config, number: int, baseline: str, title: str, label: str, 
         f"≤ {target}×",
         None if problem else ratio <= target,
         problem or "same predictions, run metrics, version metrics, churn-risk rows",
-        f"median of {runs} fresh processes" + (" after 1 warm-up" if runs > 1 else "")
+        f"median of {runs} fresh processes"
+        + (" after 1 warm-up" if runs > 1 else "")
         + f", run in rotation; CPU s kit {kit['cpu']:.1f} vs {other['cpu']:.1f} ({kit['cpu'] / other['cpu']:.2f}×)",
     )

@@ -87,7 +87,9 @@ def run(cfg: Config) -> Result:
     bulk, steps = t["kit_bulk"] / t["mlflow_bulk"], t["kit_steps"] / t["mlflow_steps"]
     ok = m.value["same_bulk"] and m.value["same_steps"]
     ratio = max(bulk, steps)
-    say(f"    bulk kit {t['kit_bulk']:.3f}s vs {t['mlflow_bulk']:.3f}s ({bulk:.2f}); per step kit {t['kit_steps']:.2f}s vs {t['mlflow_steps']:.2f}s ({steps:.2f})")
+    say(
+        f"    bulk kit {t['kit_bulk']:.3f}s vs {t['mlflow_bulk']:.3f}s ({bulk:.2f}); per step kit {t['kit_steps']:.2f}s vs {t['mlflow_steps']:.2f}s ({steps:.2f})"
+    )
     return Result(
         7,
         f"{points:,} metric points through the Tracker",

@@ -50,7 +50,9 @@ def run(args: dict[str, Any]) -> dict[str, Any]:
     """Child entry: the whole lab, timed from interpreter start; then what the checks compare."""
     out = Path(args["out_dir"])
     home = Path(args.get("home") or out)
-    result = lab(out, int(args["customers"]), int(args["seed"]), args["tracking"], home, Path(args.get("db_dir") or home))
+    result = lab(
+        out, int(args["customers"]), int(args["seed"]), args["tracking"], home, Path(args.get("db_dir") or home)
+    )
     seconds = time.perf_counter() - args["t0"]
     return {"seconds": seconds, "check": result}
 
@@ -97,20 +99,46 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
 
     # Step 1: explore, labels.
     q = lambda sql: con.execute(sql).df()  # noqa: E731
-    show("Row counts", q("SELECT (SELECT COUNT(*) FROM PREP_DATA.CUSTOMERS) AS CUSTOMERS, (SELECT COUNT(*) FROM PREP_DATA.ORDERS) AS ORDERS"))
+    show(
+        "Row counts",
+        q(
+            "SELECT (SELECT COUNT(*) FROM PREP_DATA.CUSTOMERS) AS CUSTOMERS, (SELECT COUNT(*) FROM PREP_DATA.ORDERS) AS ORDERS"
+        ),
+    )
     for column in ("SEGMENT", "REGION"):
         show(column, q(f"SELECT {column}, COUNT(*) AS CUSTOMERS FROM PREP_DATA.CUSTOMERS GROUP BY 1 ORDER BY 1"))
     show("Dates", q("SELECT MIN(ORDER_DATE), MAX(ORDER_DATE) FROM PREP_DATA.ORDERS"))
-    show("Status", q("SELECT STATUS, COUNT(*) AS N, ROUND(100 * COUNT(*) / SUM(COUNT(*)) OVER (), 1) AS PCT FROM PREP_DATA.ORDERS GROUP BY 1 ORDER BY 2 DESC"))
-    show("Per month", q("SELECT DATE_TRUNC('month', ORDER_DATE) AS MONTH, COUNT(*) FROM PREP_DATA.ORDERS GROUP BY 1 ORDER BY 1"))
-    show("Amounts", q("SELECT MIN(ORDER_AMOUNT), MAX(ORDER_AMOUNT), AVG(ORDER_AMOUNT), MEDIAN(ORDER_AMOUNT), STDDEV(ORDER_AMOUNT) FROM PREP_DATA.ORDERS"))
+    show(
+        "Status",
+        q(
+            "SELECT STATUS, COUNT(*) AS N, ROUND(100 * COUNT(*) / SUM(COUNT(*)) OVER (), 1) AS PCT FROM PREP_DATA.ORDERS GROUP BY 1 ORDER BY 2 DESC"
+        ),
+    )
+    show(
+        "Per month",
+        q("SELECT DATE_TRUNC('month', ORDER_DATE) AS MONTH, COUNT(*) FROM PREP_DATA.ORDERS GROUP BY 1 ORDER BY 1"),
+    )
+    show(
+        "Amounts",
+        q(
+            "SELECT MIN(ORDER_AMOUNT), MAX(ORDER_AMOUNT), AVG(ORDER_AMOUNT), MEDIAN(ORDER_AMOUNT), STDDEV(ORDER_AMOUNT) FROM PREP_DATA.ORDERS"
+        ),
+    )
     con.execute(LABELS_SQL)
     show("Churn", q("SELECT COUNT(*), SUM(IS_CHURNED), AVG(IS_CHURNED) FROM PREP_DATA.CHURN_LABELS"))
     for column in ("SEGMENT", "REGION"):
-        show(column, q(f"SELECT C.{column}, COUNT(*), AVG(L.IS_CHURNED) FROM PREP_DATA.CHURN_LABELS L JOIN PREP_DATA.CUSTOMERS C USING (CUSTOMER_ID) GROUP BY 1 ORDER BY 1"))
-    show("H1 by class", q(f"""WITH H1 AS (SELECT CUSTOMER_ID, COUNT(*) AS ORDERS, SUM(ORDER_AMOUNT) AS TOTAL, AVG(ORDER_AMOUNT) AS AVG_AMOUNT
+        show(
+            column,
+            q(
+                f"SELECT C.{column}, COUNT(*), AVG(L.IS_CHURNED) FROM PREP_DATA.CHURN_LABELS L JOIN PREP_DATA.CUSTOMERS C USING (CUSTOMER_ID) GROUP BY 1 ORDER BY 1"
+            ),
+        )
+    show(
+        "H1 by class",
+        q(f"""WITH H1 AS (SELECT CUSTOMER_ID, COUNT(*) AS ORDERS, SUM(ORDER_AMOUNT) AS TOTAL, AVG(ORDER_AMOUNT) AS AVG_AMOUNT
         FROM PREP_DATA.ORDERS WHERE ORDER_DATE BETWEEN DATE '{H1}' AND DATE '{OBS}' GROUP BY 1)
-        SELECT L.IS_CHURNED, COUNT(*), AVG(ORDERS), AVG(TOTAL), AVG(AVG_AMOUNT) FROM PREP_DATA.CHURN_LABELS L JOIN H1 USING (CUSTOMER_ID) GROUP BY 1 ORDER BY 1"""))
+        SELECT L.IS_CHURNED, COUNT(*), AVG(ORDERS), AVG(TOTAL), AVG(AVG_AMOUNT) FROM PREP_DATA.CHURN_LABELS L JOIN H1 USING (CUSTOMER_ID) GROUP BY 1 ORDER BY 1"""),
+    )
 
     # Step 2: features v1 and v2 as views, the training set as a table.
     con.execute(f"CREATE OR REPLACE VIEW FEATURE_STORE.CUSTOMER_FEATURES_V1 AS {features_sql(V1_COLUMNS)}")
@@ -136,14 +164,22 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
     tuned = search.best_estimator_
     default_model = xgb({}, seed).fit(x_train, y_train)
     tuned_metrics, default_metrics = evaluate(tuned, x_test, y_test), evaluate(default_model, x_test, y_test)
-    show("default vs tuned", pd.DataFrame([{k: v for k, v in m.items() if k != "confusion_matrix"} for m in (default_metrics, tuned_metrics)]))
+    show(
+        "default vs tuned",
+        pd.DataFrame(
+            [{k: v for k, v in m.items() if k != "confusion_matrix"} for m in (default_metrics, tuned_metrics)]
+        ),
+    )
     matrix = np.array(tuned_metrics["confusion_matrix"])
     values, sample, explainer = shap_values(tuned, x_train, seed)
     probability = tuned.predict_proba(x_test)[:, 1]
     predicted = tuned.predict(x_test)
     churner = int(np.argmax(np.where(predicted == 1, probability, -1)))
     explanation = explainer(x_test.iloc[[churner]])[0]
-    save(plots.feature_importance(features, [float(v) for v in tuned.feature_importances_], "importance"), plots_dir / "step3_feature_importance.png")
+    save(
+        plots.feature_importance(features, [float(v) for v in tuned.feature_importances_], "importance"),
+        plots_dir / "step3_feature_importance.png",
+    )
     save(plots.shap_summary(values, sample, "SHAP summary"), plots_dir / "step3_shap_summary.png")
     save(plots.shap_waterfall(explanation, f"Why {ids_test.iloc[churner]}"), plots_dir / "step3_shap_waterfall.png")
     save(plots.confusion_matrix(matrix, "tuned"), plots_dir / "step3_confusion_matrix.png")
@@ -218,7 +254,9 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
         table = results.set_index("RUN_NAME")[[m.upper() for m in metric_names]].rename(columns=str.lower)
         best_name = str(results.loc[results["F1_SCORE"].idxmax(), "RUN_NAME"])
     show("runs", table.reset_index())
-    save(plots.run_comparison(table, metrics=metric_names, title="runs compared"), plots_dir / "step4_run_comparison.png")
+    save(
+        plots.run_comparison(table, metrics=metric_names, title="runs compared"), plots_dir / "step4_run_comparison.png"
+    )
     if use_mlflow:
         pending, listed = [None], []
         while pending:
@@ -247,7 +285,10 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
 
         signature = infer_signature(sample_input)
         numbers = {}
-        for tag, model, metrics, run_id in (("v1", model_v1, metrics_v1, run_ids[best_name]), ("v2", model_v2, metrics_v2, None)):
+        for tag, model, metrics, run_id in (
+            ("v1", model_v1, metrics_v1, run_ids[best_name]),
+            ("v2", model_v2, metrics_v2, None),
+        ):
             with mlflow.start_run(run_id=run_id) if run_id else mlflow.start_run(run_name=f"{MODEL}_{tag}"):
                 info_ = mlflow.xgboost.log_model(model, name="model", registered_model_name=MODEL,
                                                  input_example=sample_input, signature=signature)  # fmt: skip
@@ -291,15 +332,24 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
     con.execute("CREATE OR REPLACE TABLE MODEL_REGISTRY.MODEL_LINEAGE AS SELECT * FROM lineage_df")
     show("lineage", q("SELECT MODEL_VERSION, RUN_NAME, F1_SCORE FROM MODEL_REGISTRY.MODEL_LINEAGE ORDER BY 1"))
     risk_all = loaded.predict_proba(x_test)[:, 1]
-    at_risk = pd.DataFrame({"CUSTOMER_ID": ids_test.to_numpy(), "CHURN_RISK": risk_all, "PREDICTED": loaded.predict(x_test)})
+    at_risk = pd.DataFrame(
+        {"CUSTOMER_ID": ids_test.to_numpy(), "CHURN_RISK": risk_all, "PREDICTED": loaded.predict(x_test)}
+    )
     at_risk = at_risk[at_risk["PREDICTED"] == 1].drop(columns="PREDICTED")
     risk = q("SELECT CUSTOMER_ID, SEGMENT, REGION FROM PREP_DATA.CUSTOMERS").merge(at_risk, on="CUSTOMER_ID")
     risk = risk.sort_values("CHURN_RISK", ascending=False)
     con.execute("CREATE OR REPLACE TABLE ANALYTICS.CHURN_RISK_CUSTOMERS AS SELECT * FROM risk")
     for column in ("SEGMENT", "REGION"):
-        show(column, q(f"SELECT {column}, COUNT(*), AVG(CHURN_RISK) FROM ANALYTICS.CHURN_RISK_CUSTOMERS GROUP BY 1 ORDER BY 2 DESC"))
+        show(
+            column,
+            q(
+                f"SELECT {column}, COUNT(*), AVG(CHURN_RISK) FROM ANALYTICS.CHURN_RISK_CUSTOMERS GROUP BY 1 ORDER BY 2 DESC"
+            ),
+        )
     # What the lab does with the model from SQL: score the whole training set, compare on the test rows.
-    everything = pd.Series(loaded.predict_proba(data[list(features)].astype("float64"))[:, 1], index=data["CUSTOMER_ID"])
+    everything = pd.Series(
+        loaded.predict_proba(data[list(features)].astype("float64"))[:, 1], index=data["CUSTOMER_ID"]
+    )
     gap = float(np.max(np.abs(everything.loc[ids_test.to_numpy()].to_numpy() - risk_all)))
     print(f"whole-table scoring agrees (gap {gap:.2e})")
     con.close()
@@ -309,7 +359,9 @@ def lab(out: Path, customers: int, seed: int, tracking: str, home: Path, db_dir:
 def check_data(predictions: Any, results: Any, lineage: Any, risk: Any) -> dict[str, Any]:
     """What benchmarks 1 and 2 compare between the kit's lab and the baselines."""
     return {
-        "predictions": {r.CUSTOMER_ID: [int(r.PREDICTED_CHURN), float(r.CHURN_PROBABILITY)] for r in predictions.itertuples()},
+        "predictions": {
+            r.CUSTOMER_ID: [int(r.PREDICTED_CHURN), float(r.CHURN_PROBABILITY)] for r in predictions.itertuples()
+        },
         "runs": {r.RUN_NAME: [float(r.ACCURACY), float(r.F1_SCORE), float(r.ROC_AUC)] for r in results.itertuples()},
         "versions": sorted([float(r.ACCURACY), float(r.F1_SCORE)] for r in lineage.itertuples()),
         "churn_risk": {r.CUSTOMER_ID: float(r.CHURN_RISK) for r in risk.itertuples()},
@@ -332,7 +384,9 @@ def compare(kit: dict[str, Any], other: dict[str, Any], tolerance: float = 1e-6)
         if theirs is None or any(abs(a - b) > tolerance for a, b in zip(values, theirs, strict=True)):
             problems.append(f"run {name} metrics {values} vs {theirs}")
     if len(kit["versions"]) != len(other["versions"]) or any(
-        abs(a - b) > tolerance for x, y in zip(kit["versions"], other["versions"], strict=False) for a, b in zip(x, y, strict=True)
+        abs(a - b) > tolerance
+        for x, y in zip(kit["versions"], other["versions"], strict=False)
+        for a, b in zip(x, y, strict=True)
     ):
         problems.append(f"version metrics {kit['versions']} vs {other['versions']}")
     if kit["churn_risk"].keys() != other["churn_risk"].keys() or any(

@@ -51,11 +51,17 @@ def run(cfg: Config) -> Result:
                 times[name].append(time.perf_counter() - began)
     t = {k: median(v) for k, v in times.items()}
     over = {k: t[k] - t["bare"] for k in t}
-    failed = [name for name, (_, expect) in READS.items() if outputs[name].returncode != 0 or expect not in outputs[name].stdout]
+    failed = [
+        name
+        for name, (_, expect) in READS.items()
+        if outputs[name].returncode != 0 or expect not in outputs[name].stdout
+    ]
     help_ok = outputs["help"].returncode == 0 and "lab" in outputs["help"].stdout and outputs["import"].returncode == 0
     ok = help_ok and not failed
     reads = ", ".join(f"{name} {t[name]:.2f} s (+{over[name]:.2f})" for name in READS)
-    say(f"    bare {t['bare']:.3f}s, import {t['import']:.3f}s (+{over['import']:.3f}), --help {t['help']:.3f}s (+{over['help']:.3f})")
+    say(
+        f"    bare {t['bare']:.3f}s, import {t['import']:.3f}s (+{over['import']:.3f}), --help {t['help']:.3f}s (+{over['help']:.3f})"
+    )
     say(f"    read commands: {reads}")
     slowest = max(READS, key=lambda name: over[name])
     met = over["help"] <= TARGET_HELP and over["import"] <= TARGET_IMPORT and over[slowest] <= TARGET_READ

@@ -450,7 +450,9 @@ class Tracker(Boundary, abc.ABC):
     def _param_name(self, key: object) -> str:
         name = checks.logged_name(key, "param")
         if name.startswith(RESERVED_PREFIX):
-            raise InvalidInputError(f"param name {name!r} starts with {RESERVED_PREFIX!r}, which is reserved for the kit")
+            raise InvalidInputError(
+                f"param name {name!r} starts with {RESERVED_PREFIX!r}, which is reserved for the kit"
+            )
         return name
 
     def _require_active(self) -> RunRef:

@@ -12,10 +12,7 @@ import mlops_kit
 
 def test_the_plugin_imports_nothing_heavy() -> None:
     heavy = ("mlflow", "snowflake.", "duckdb", "pandas", "fakesnow", "sklearn")
-    probe = (
-        "import sys, mlops_kit.pytest_plugin; "
-        f"print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
-    )
+    probe = f"import sys, mlops_kit.pytest_plugin; print(sorted(m for m in sys.modules if m.startswith({heavy!r})))"
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"
 

@@ -200,7 +200,9 @@ class SqliteRecords:
             ids,
         )
         params = _grouped(
-            self._rows(f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({marks})", ids)
+            self._rows(
+                f"SELECT model_id, param_key, param_value FROM logged_model_params WHERE model_id IN ({marks})", ids
+            )
         )
         tags = _grouped(
             self._rows(f"SELECT model_id, tag_key, tag_value FROM logged_model_tags WHERE model_id IN ({marks})", ids)

@@ -72,7 +72,9 @@ class LocalTracker(LocalErrorKinds, Tracker):
             self._mlflow.experiment_id = None
 
     def _begin_run(self, experiment: str, name: str) -> RunRef:
-        run_id = self._mlflow.call("create_run", self._experiment_id(experiment), name, ProcessOwner.current().to_text())
+        run_id = self._mlflow.call(
+            "create_run", self._experiment_id(experiment), name, ProcessOwner.current().to_text()
+        )
         return RunRef(experiment, name, run_id)
 
     def _finish_run(self, ref: RunRef, status: RunStatus) -> None:
@@ -263,7 +265,9 @@ def delete_experiment(session: Session, experiment_id: str, name: str) -> None:
     client = session.client
     models = {m.model_id for m in client.search_logged_models([experiment_id])}
     in_use = sorted(
-        f"{mv.name} version {mv.version}" for mv in client.search_model_versions() if logged_model_id(mv.source) in models
+        f"{mv.name} version {mv.version}"
+        for mv in client.search_model_versions()
+        if logged_model_id(mv.source) in models
     )
     if in_use:
         raise InvalidInputError(

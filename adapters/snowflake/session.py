@@ -32,9 +32,7 @@ def _connections() -> tuple[str, list[str]]:
     """The default connection name and the names of all configured connections."""
     from snowflake.connector.config_manager import CONFIG_MANAGER
 
-    default = os.environ.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME") or str(
-        CONFIG_MANAGER["default_connection_name"]
-    )
+    default = os.environ.get("SNOWFLAKE_DEFAULT_CONNECTION_NAME") or str(CONFIG_MANAGER["default_connection_name"])
     return default, sorted(str(name) for name in CONFIG_MANAGER["connections"])
 
 

@@ -80,7 +80,9 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
             self.check_write(write, mode, state)
             if state.columns is not None:
                 existing.add(write.table)
-        stages = {write.table: names.TableName(write.table.schema, write.table.table + STAGE_SUFFIX) for write in writes}
+        stages = {
+            write.table: names.TableName(write.table.schema, write.table.table + STAGE_SUFFIX) for write in writes
+        }
         try:
             for write in writes:
                 stage = stages[write.table]
@@ -130,7 +132,10 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
         self.session.sql(statement).collect()
 
     def _append(
-        self, writes: Sequence[TableWrite], stages: dict[names.TableName, names.TableName], existing: set[names.TableName]
+        self,
+        writes: Sequence[TableWrite],
+        stages: dict[names.TableName, names.TableName],
+        existing: set[names.TableName],
     ) -> None:
         """Every staged frame into its table in one transaction (columns by name), then drop the stages."""
         statements = []

@@ -57,7 +57,9 @@ def serve(host: str, port: int, *, open_browser: bool = False, verbose: bool = F
         started = time.monotonic()
         try:
             _wait_until_ready(server, f"{url}/health", log if sink else None)
-            click.echo(f"MLflow UI ready in {time.monotonic() - started:.0f}s: {url}/{UI_START_PAGE}  (Ctrl-C stops it)")
+            click.echo(
+                f"MLflow UI ready in {time.monotonic() - started:.0f}s: {url}/{UI_START_PAGE}  (Ctrl-C stops it)"
+            )
             if sink:
                 note(f"(server log: {log})")
             if open_browser:

@@ -189,7 +189,10 @@ def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None
         out.write("\n".join(part for part in (heading, *lines, empty) if part is not None) + "\n")
         return
     console = Console(file=out, highlight=False)
-    natural = {n: max([len(n), *(len(line) for row in cells for line in row[i].splitlines() or [""])]) for i, n in enumerate(names)}
+    natural = {
+        n: max([len(n), *(len(line) for row in cells for line in row[i].splitlines() or [""])])
+        for i, n in enumerate(names)
+    }
     least = {n: w if w <= SHORT_COLUMN else max(min(len(n), SHORT_COLUMN), 16) for n, w in natural.items()}
     if heading:
         console.print(Text(heading, style="bold"))
@@ -204,7 +207,9 @@ def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None
         console.print(empty)
 
 
-def _rich_table(records: list[Mapping[str, Any]], names: list[str], cells: list[list[str]], least: dict[str, int]) -> Any:
+def _rich_table(
+    records: list[Mapping[str, Any]], names: list[str], cells: list[list[str]], least: dict[str, int]
+) -> Any:
     """Cells and headers are Text, not markup: data such as ``[bold]`` or ``['output_feature_1']`` prints as is."""
     from rich import box
     from rich.table import Table

@@ -36,9 +36,7 @@ def _connect(name: str) -> mlops_kit.Backend:
     if name == "local":
         return mlops_kit.connect("local", home=tempfile.mkdtemp(prefix="mlops_kit_conformance_"))
     if name == "snowflake-emulator":
-        return mlops_kit.connect(
-            "snowflake-emulator", home=tempfile.mkdtemp(prefix="mlops_kit_conformance_emulator_")
-        )
+        return mlops_kit.connect("snowflake-emulator", home=tempfile.mkdtemp(prefix="mlops_kit_conformance_emulator_"))
     live_connection_or_skip()
     return mlops_kit.connect("snowflake", database=os.environ.get("MLOPS_KIT_TEST_DATABASE", "MLOPS_KIT_TEST_DB"))
 

@@ -58,7 +58,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> tuple[mlops_kit.Backend, 
     registry.set_default("READ_ME", "v2")
     registry.delete_version("READ_ME", "v3")
     pending = registry.log_model("READ_ME", "v4", model, sample_input=features.head())
-    number = next(v.version for v in client.search_model_versions("name = 'READ_ME'") if v.tags.get("mlops_kit.version") == pending.version)
+    number = next(
+        v.version
+        for v in client.search_model_versions("name = 'READ_ME'")
+        if v.tags.get("mlops_kit.version") == pending.version
+    )
     client.set_model_version_tag("READ_ME", number, "mlops_kit.pending", "{}")  # as a killed registration leaves it
     tracker.set_experiment("DROPPED")
     client.delete_experiment(client.get_experiment_by_name("DROPPED").experiment_id)
@@ -91,7 +95,9 @@ def test_every_record_equals_what_mlflow_client_reads(store: tuple[mlops_kit.Bac
     assert _plain(runs) == _plain(client.runs(experiment.experiment_id))
     assert [(r.name, r.status) for r in runs] == [("FIRST", "FINISHED"), ("BROKEN", "FAILED")]
     assert runs[0].metrics["loss"] == 0.3 and math.isnan(runs[0].metrics["nothing"])
-    assert _plain(sqlite.runs(experiment.experiment_id, "FIRST")) == _plain(client.runs(experiment.experiment_id, "FIRST"))
+    assert _plain(sqlite.runs(experiment.experiment_id, "FIRST")) == _plain(
+        client.runs(experiment.experiment_id, "FIRST")
+    )
     assert _plain(sqlite.models()) == _plain(client.models())
     assert _plain(sqlite.model("READ_ME")) == _plain(client.model("READ_ME"))
     assert sqlite.model("NOT_THERE") is None and client.model("NOT_THERE") is None

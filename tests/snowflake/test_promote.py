@@ -29,8 +29,13 @@ def registries() -> tuple[mock.Mock, mock.Mock]:
     target = mock.create_autospec(Registry, instance=True, spec_set=True)
     source.get_version.return_value = SOURCE_VERSION
     source.get_lineage.return_value = Lineage(
-        "CUSTOMER_CHURN_PREDICTOR", "V2", SOURCE_VERSION.run, SOURCE_VERSION.training_set,
-        SOURCE_VERSION.feature_views, {"max_depth": "6"}, {"f1_score": 0.8},
+        "CUSTOMER_CHURN_PREDICTOR",
+        "V2",
+        SOURCE_VERSION.run,
+        SOURCE_VERSION.training_set,
+        SOURCE_VERSION.feature_views,
+        {"max_depth": "6"},
+        {"f1_score": 0.8},
     )
     source.load_model.return_value = "fitted model"
     return source, target

@@ -195,6 +195,12 @@ class EmulatedAccount:
     def query(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         return self.state.execute(sql, params or []).fetchall()
 
+    def records(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """``query``'s rows as column name -> value."""
+        cursor = self.state.execute(sql, params or [])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         self.state.execute(sql, params or [])
 

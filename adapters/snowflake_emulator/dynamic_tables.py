@@ -41,6 +41,8 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     identifier,
     invalid,
     masked,
+    option_value,
+    options_pattern,
     quoted,
     registered,
     run_on_fakesnow,
@@ -72,11 +74,19 @@ _HEAD = re.compile(
     rf"(?P<name>{NAME})\s*",
     re.IGNORECASE | re.DOTALL,
 )
-_OPTION = re.compile(
-    rf"(?P<key>TARGET_LAG|WAREHOUSE|INITIALIZATION_WAREHOUSE|REFRESH_MODE|INITIALIZE|COMMENT|DATA_RETENTION_TIME_IN_DAYS"
-    rf"|MAX_DATA_EXTENSION_TIME_IN_DAYS|SCHEDULER|CATALOG|EXTERNAL_VOLUME|BASE_LOCATION)\s*=\s*"
-    rf"(?P<value>{STRING}|{IDENT}|\d+)",
-    re.IGNORECASE | re.DOTALL,
+_OPTION = options_pattern(
+    "TARGET_LAG",
+    "WAREHOUSE",
+    "INITIALIZATION_WAREHOUSE",
+    "REFRESH_MODE",
+    "INITIALIZE",
+    "COMMENT",
+    "DATA_RETENTION_TIME_IN_DAYS",
+    "MAX_DATA_EXTENSION_TIME_IN_DAYS",
+    "SCHEDULER",
+    "CATALOG",
+    "EXTERNAL_VOLUME",
+    "BASE_LOCATION",
 )
 
 
@@ -98,9 +108,7 @@ def create_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
     options_text, query = _split_at_as(rest)
     if query is None:
         raise invalid(f"CREATE DYNAMIC TABLE {target.fqn} has no AS <query>")
-    options = {
-        m["key"].upper(): _option_value(m["value"]) for m in _OPTION.finditer(_outside_parentheses(options_text))
-    }
+    options = {m["key"].upper(): option_value(m["value"]) for m in _OPTION.finditer(_outside_parentheses(options_text))}
     for required in ("TARGET_LAG", "WAREHOUSE"):
         if required not in options:
             raise invalid(f"CREATE DYNAMIC TABLE {target.fqn} needs {required} = …", errno=1003, sqlstate="42601")
@@ -186,7 +194,7 @@ def alter_dynamic_table(statement: Statement, match: re.Match[str]) -> Rows:
         )
         return status("Statement executed successfully.")
     if action == "SET":
-        changes = {m["key"].upper(): _option_value(m["value"]) for m in _OPTION.finditer(match["action"])}
+        changes = {m["key"].upper(): option_value(m["value"]) for m in _OPTION.finditer(match["action"])}
         tag = re.match(r"SET\s+TAG\s+(?P<assignments>.*)", match["action"], re.IGNORECASE | re.DOTALL)
         if tag is not None:
             set_tags(statement, "TABLE", target, tag["assignments"])
@@ -409,27 +417,19 @@ def dynamic_table_refresh_history(statement: Statement, match: re.Match[str]) ->
 
 
 def _records(statement: Statement) -> list[dict[str, Any]]:
-    cursor = statement.account.state.execute(f"SELECT * FROM {_STATE} ORDER BY database_name, schema_name, name")
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return statement.account.records(f"SELECT * FROM {_STATE} ORDER BY database_name, schema_name, name")
 
 
 def _recorded(statement: Statement, target: ObjectName) -> dict[str, Any] | None:
-    cursor = statement.account.state.execute(
+    found = statement.account.records(
         f"SELECT * FROM {_STATE} WHERE database_name = ? AND schema_name = ? AND name = ?", list(target.parts)
     )
-    names = [d[0] for d in cursor.description]
-    row = cursor.fetchone()
-    return dict(zip(names, row, strict=True)) if row else None
+    return found[0] if found else None
 
 
 def _data_timestamp(statement: Statement, target: ObjectName) -> Any:
     record = _recorded(statement, target)
     return record["data_timestamp"] if record else None
-
-
-def _option_value(text: str) -> str:
-    return string_value(text) if text.startswith(("'", "$$")) else text
 
 
 def _refresh_mode(options: dict[str, str]) -> str:

@@ -14,13 +14,12 @@ exceptions handlers and RETURN of a table are not emulated and are refused namin
 
 from __future__ import annotations
 
-import datetime
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_kit.adapters.snowflake_emulator.statements import invalid, masked, sql_string
+from mlops_kit.adapters.snowflake_emulator.statements import invalid, masked, sql_literal
 
 #: Runs one SQL statement through the emulator; returns its rows.
 RunStatement = Callable[[str], Sequence[Sequence[Any]]]
@@ -123,25 +122,10 @@ class Script:
         out, at = [], 0
         for found in re.finditer(pattern, blanked, re.IGNORECASE):
             out.append(sql[at : found.start()])
-            out.append(_literal(self.variables[(found["a"] or found["b"]).upper()]))
+            out.append(sql_literal(self.variables[(found["a"] or found["b"]).upper()]))
             at = found.end()
         out.append(sql[at:])
         return "".join(out)
-
-
-def _literal(value: Any) -> str:
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime.datetime):
-        kind = "TIMESTAMP_TZ" if value.tzinfo else "TIMESTAMP_NTZ"
-        return f"{sql_string(value.isoformat(sep=' '))}::{kind}"
-    if isinstance(value, datetime.date):
-        return f"{sql_string(value.isoformat())}::DATE"
-    return sql_string(str(value))
 
 
 def _statements(text: str) -> list[str]:

@@ -264,12 +264,7 @@ class EmulatorServer:
         params = _params(bindings)
         sql = without_comments(sql_text)
         async with self._lock():
-            response = await self._answer_request(request, body, session, sql, params)
-        if not body.get("describeOnly"):
-            answer = json.loads(bytes(response.body))
-            if answer.get("success") and (answer.get("data") or {}).get("queryId"):
-                session.query_ids.append(answer["data"]["queryId"])
-        return response
+            return await self._answer_request(request, body, session, sql, params)
 
     async def _answer_request(
         self, request: Request, body: dict[str, Any], session: EmulatorSession, sql: str, params: Any
@@ -339,8 +334,10 @@ class EmulatorServer:
                     contexts.enter_context(result.context())
             logger.debug("fakesnow  %s", _short(sql))
             if sql == original and not handled:
-                return await _fakesnow(request, sql)
-            return await _fakesnow(_with_statement(request, body, sql, params), sql)
+                return await _fakesnow(request, sql, session, bool(body.get("describeOnly")))
+            return await _fakesnow(
+                _with_statement(request, body, sql, params), sql, session, bool(body.get("describeOnly"))
+            )
 
     def _run_block(self, session: EmulatorSession, block: str) -> Rows:
         """A Snowflake Scripting block, each statement through the emulator as if sent on its own
@@ -393,6 +390,8 @@ class EmulatorServer:
             + " LIMIT 0"
         )
         query_id = str(uuid.uuid4())
+        if not describe_only:
+            session.query_ids.append(query_id)
         session.conn.results_cache[query_id] = (
             table,
             table.num_rows,
@@ -463,15 +462,20 @@ def _with_results(sql: str, query_ids: list[str], position: int) -> str:
     return "".join(out)
 
 
-async def _fakesnow(request: Request, sql: str) -> Any:
+async def _fakesnow(request: Request, sql: str, session: EmulatorSession, describe_only: bool) -> Any:
     """fakesnow's answer; what fakesnow cannot run (its HTTP 500) becomes a Snowflake error the
-    connector raises at once, instead of retrying it until the network timeout."""
+    connector raises at once, instead of retrying it until the network timeout. A query (not a
+    describe-only request) is the session's latest for LAST_QUERY_ID."""
     response = await fakesnow_server.query_request(request)
     if response.status_code == 200:
         answer = json.loads(bytes(response.body))
         if not answer.get("success"):
             logger.debug("error     %s: %s", _short(sql), " ".join(str(answer.get("message")).split())[:300])
-        elif _semi_structured_columns(answer):
+            return response
+        query_id = (answer.get("data") or {}).get("queryId")
+        if query_id and not describe_only:
+            session.query_ids.append(query_id)
+        if _semi_structured_columns(answer):
             return JSONResponse(_with_semi_structured_text(answer))
     if response.status_code == 500:
         logger.debug("fakesnow cannot run %s", _short(sql))

@@ -107,14 +107,30 @@ def like_pattern(pattern: str) -> re.Pattern[str]:
 
 
 def sql_literal(value: Any) -> str:
-    """A bound value written as a SQL literal."""
+    """A bound value (or a scripting variable's) written as a SQL literal."""
+    import datetime
+
     if value is None:
         return "NULL"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
         return repr(value)
+    if isinstance(value, datetime.datetime):
+        return f"{sql_string(value.isoformat(sep=' '))}::{'TIMESTAMP_TZ' if value.tzinfo else 'TIMESTAMP_NTZ'}"
+    if isinstance(value, datetime.date):
+        return f"{sql_string(value.isoformat())}::DATE"
     return sql_string(value if isinstance(value, str) else str(value))
+
+
+def option_value(text: str) -> str:
+    """The value of a ``KEY = value`` option: a string literal's text, or the word as written."""
+    return string_value(text) if text.startswith(("'", "$$")) else text
+
+
+def options_pattern(*keys: str) -> re.Pattern[str]:
+    """``KEY = value`` options of a DDL statement (groups ``key``, ``value``), for the given keys."""
+    return re.compile(rf"(?P<key>{'|'.join(keys)})\s*=\s*(?P<value>{STRING}|{IDENT}|\d+)", re.IGNORECASE | re.DOTALL)
 
 
 def inline_params(sql: str, params: Any) -> str:

@@ -14,10 +14,8 @@ from typing import Any
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.feature_store import set_tags, unset_tags
 from mlops_kit.adapters.snowflake_emulator.statements import (
-    IDENT,
     NAME,
     SHOW_FILTERS,
-    STRING,
     Family,
     ObjectName,
     Rows,
@@ -28,9 +26,10 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     identifier,
     invalid,
     masked,
+    option_value,
+    options_pattern,
     show_filter,
     status,
-    string_value,
 )
 
 family = Family(
@@ -39,11 +38,16 @@ family = Family(
 
 _TIMESTAMP = "TIMESTAMP WITH TIME ZONE"
 _STATE = f"{STATE_SCHEMA}.tasks"
-_PROPERTY = re.compile(
-    rf"(?P<key>WAREHOUSE|SCHEDULE|COMMENT|USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE|USER_TASK_TIMEOUT_MS"
-    rf"|SUSPEND_TASK_AFTER_NUM_FAILURES|ALLOW_OVERLAPPING_EXECUTION|CONFIG|ERROR_INTEGRATION)\s*=\s*"
-    rf"(?P<value>{STRING}|{IDENT}|\d+)",
-    re.IGNORECASE | re.DOTALL,
+_PROPERTY = options_pattern(
+    "WAREHOUSE",
+    "SCHEDULE",
+    "COMMENT",
+    "USER_TASK_MANAGED_INITIAL_WAREHOUSE_SIZE",
+    "USER_TASK_TIMEOUT_MS",
+    "SUSPEND_TASK_AFTER_NUM_FAILURES",
+    "ALLOW_OVERLAPPING_EXECUTION",
+    "CONFIG",
+    "ERROR_INTEGRATION",
 )
 
 
@@ -56,7 +60,7 @@ def create_task(statement: Statement, match: re.Match[str]) -> Rows:
     found_as = re.search(r"\bAS\b", masked(rest), re.IGNORECASE)
     if found_as is None:
         raise invalid(f"CREATE TASK {target.fqn} has no AS <statement>", errno=1003, sqlstate="42601")
-    properties = {m["key"].upper(): _value(m["value"]) for m in _PROPERTY.finditer(rest[: found_as.start()])}
+    properties = {m["key"].upper(): option_value(m["value"]) for m in _PROPERTY.finditer(rest[: found_as.start()])}
     if _recorded(statement, target) is not None:
         if match["exists"]:
             return status(f"{target.name} already exists, statement succeeded.")
@@ -97,7 +101,7 @@ def alter_task(statement: Statement, match: re.Match[str]) -> Rows:
     elif match["untags"] is not None:
         unset_tags(statement, "TASK", target, match["untags"])
     elif match["set"] is not None:
-        changes = {m["key"].upper(): _value(m["value"]) for m in _PROPERTY.finditer(match["set"])}
+        changes = {m["key"].upper(): option_value(m["value"]) for m in _PROPERTY.finditer(match["set"])}
         if not changes:
             raise invalid(f"ALTER TASK … SET {match['set']} is not emulated")
         for key, column in (("WAREHOUSE", "warehouse"), ("SCHEDULE", "schedule"), ("COMMENT", "comment")):
@@ -153,12 +157,10 @@ def show_tasks(statement: Statement, match: re.Match[str]) -> Rows:
 
 
 def _records(statement: Statement) -> list[dict[str, Any]]:
-    cursor = statement.account.state.execute(
+    return statement.account.records(
         f"SELECT *, hash(database_name, schema_name, name)::VARCHAR AS id FROM {_STATE} "
         "ORDER BY database_name, schema_name, name"
     )
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _recorded(statement: Statement, target: ObjectName) -> dict[str, Any] | None:
@@ -176,7 +178,3 @@ def _forget(statement: Statement, target: ObjectName) -> None:
         "AND object_schema = ? AND object_name = ?",
         list(target.parts),
     )
-
-
-def _value(text: str) -> str:
-    return string_value(text) if text.startswith(("'", "$$")) else text

@@ -131,7 +131,7 @@ def show(title: str, df: pd.DataFrame) -> None:
     from mlops_kit.cli.output import emit
 
     say("")
-    emit(df, "table", title=title, indent=2)
+    emit(df, "table", title=title, indent=2, too_wide="a wider terminal shows it as a table")
 
 
 # Step 0: setup and load.

@@ -20,6 +20,7 @@ inherit.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 
 from mlops_kit.errors import MlopsKitError
@@ -57,8 +58,17 @@ class Boundary:
 
 
 def first_line(exc: BaseException) -> str:
-    """The first non-empty line of an error's message (engines add pages of context below it)."""
-    for line in str(exc).splitlines():
-        if line.strip():
-            return line.strip()
-    return type(exc).__name__
+    """The first non-empty line of an error's message (engines add pages of context below it).
+
+    Snowflake's compilation errors say where on their first line and what on the second
+    (``SQL compilation error: error line 1 at position 7`` / ``invalid identifier 'X'``): both are kept.
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    if _WHERE_ONLY.search(lines[0]) and len(lines) > 1:
+        return f"{lines[0]}: {lines[1]}"
+    return lines[0]
+
+
+_WHERE_ONLY = re.compile(r"SQL compilation error:( error line \d+ at position \d+)?$")

@@ -37,7 +37,7 @@ def _environment(home: Path) -> dict[str, str]:
     """A user's environment with the local home at ``home``: without the MLflow variables that
     other tests' stores left in this process (``mlflow.set_tracking_uri`` exports its URI)."""
     env = {**os.environ, "MLOPS_KIT_HOME": str(home)}
-    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_LOGGING_LEVEL"):
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI", "MLFLOW_LOGGING_LEVEL", "COLUMNS"):
         env.pop(name, None)
     return env
 
@@ -159,13 +159,22 @@ def test_runs_without_an_experiment_names_the_one_it_shows(run_cli: Runner) -> N
     assert len(_csv(out)) == 4  # the three runs of step 4 and RETRAIN_V2
 
 
-def test_runs_table_rounds_floats_and_keeps_every_column(run_cli: Runner) -> None:
-    code, out, _ = run_cli("runs", EXPERIMENT)
+def test_runs_table_fits_the_width_with_what_differs_first(run_cli: Runner) -> None:
+    code, out, err = run_cli("runs", EXPERIMENT)  # not a terminal: 120 characters
     assert code == 0
-    header = out.splitlines()[1].split()
-    assert {"run", "status", "accuracy", "f1_score", "mean_abs_shap_RETURN_RATE"} <= set(header)
-    assert "..." not in out and "…" not in out
+    lines = out.splitlines()
+    assert max(map(len, lines)) <= 120, max(lines, key=len)
+    header = lines[1].split()
+    assert header[:2] == ["run", "status"]
+    assert {"accuracy", "f1_score", "roc_auc"} <= set(header)  # metrics that differ between the runs come first
+    every = list(json.loads(run_cli("runs", EXPERIMENT, "-f", "json")[1])[0])
+    left_out = len(every) - len(header)
+    assert left_out > 0 and f"({left_out} of {len(every)} columns left out to fit the width" in err
+    assert "--all" in err and "--format csv" in err  # says how to see them all
+    assert "..." not in out and "…" not in out  # no cell is cut
     assert not re.search(r"\d\.\d{4,}", out)  # 3 decimals at most
+    code, out, err = run_cli("runs", EXPERIMENT, "--all")
+    assert "mean_abs_shap_RETURN_RATE" in out and "left out" not in err
 
 
 def test_features_and_entities(run_cli: Runner) -> None:
@@ -420,6 +429,22 @@ def test_a_table_too_wide_for_the_terminal_becomes_one_block_per_row(monkeypatch
     assert "run BASELINE" in text
     assert all(f"metric_number_{i}" in text for i in range(12))
     assert all(len(line) <= 60 for line in text.splitlines())
+
+
+def test_a_table_in_the_labs_log_names_no_option_the_lab_lacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line's block note suggests ``--format csv``; ``lab run`` has no such option."""
+    import pandas as pd
+
+    from mlops_kit.examples.churn_workflow import show
+
+    monkeypatch.setenv("COLUMNS", "60")
+    monkeypatch.setenv("NO_COLOR", "1")
+    screen = _Terminal()
+    monkeypatch.setattr(sys, "stdout", screen)
+    show("Runs side by side", pd.DataFrame([{"run": "BASELINE", **{f"metric_number_{i}": i / 7 for i in range(9)}}]))
+    text = ANSI.sub("", screen.getvalue())
+    assert "a block per row" in text and "run BASELINE" in text
+    assert "--format" not in text
 
 
 @pytest.mark.parametrize("terminal", [True, False])

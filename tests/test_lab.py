@@ -224,7 +224,8 @@ def test_mlflow_sees_models_of_runs_with_their_metrics_and_the_kit_names(lab) ->
         assert {m.key for m in logged.metrics} >= {"accuracy", "precision", "recall", "f1_score", "roc_auc"}
         assert json.loads(logged.tags["mlflow.modelVersions"]) == [{"name": MODEL, "version": mv.version}]
         assert sorted(mv.tags) == [  # a few lineage tags, no wall of metrics
-            "mlops_kit.feature_views", "mlops_kit.metrics", "mlops_kit.training_set", "mlops_kit.version"
+            "mlops_kit.feature_views", "mlops_kit.metrics", "mlops_kit.model_fingerprint", "mlops_kit.training_set",
+            "mlops_kit.version",
         ]  # fmt: skip
         assert (aliases["default"] == mv.version) == version.is_default
     assert backend.registry.get_version(MODEL, "V2").run.name == churn_workflow.V2_RUN

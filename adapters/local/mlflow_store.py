@@ -194,6 +194,41 @@ def purge(
             _remove_empty_folders(experiment.artifact_location, root, including_itself=True)
 
 
+def can_relink_runs(client: MlflowClient) -> bool:
+    """Whether ``relink_run`` can work on this store: MLflow's SQL stores (a tracking server cannot)."""
+    registry = client._get_registry_client().store
+    tracking = client._tracking_client.store
+    return all(hasattr(registry, n) for n in ("ManagedSessionMaker", "_get_sql_model_version")) and hasattr(
+        tracking, "ManagedSessionMaker"
+    )
+
+
+def relink_run(client: MlflowClient, name: str, number: str, model_id: str | None, run_id: str) -> None:
+    """Make ``run_id`` the source run of model version ``name``/``number`` and of its LoggedModel.
+
+    MLflow's API cannot change a version's run (its SQL store sets it once, at creation); the kit
+    keeps an unchanged model's version number across a re-tracked run, so it updates the two rows
+    as MLflow's own ``update_model_version`` updates a description, in the store's own session.
+    """
+    from mlflow.store.tracking.dbmodels.models import SqlLoggedModel
+    from mlflow.utils.time import get_current_time_millis
+
+    registry = client._get_registry_client().store
+    with registry.ManagedSessionMaker(read_only=False) as session:
+        version = registry._get_sql_model_version(session, name=name, version=number)
+        version.run_id = run_id
+        version.run_link = None
+        version.last_updated_time = get_current_time_millis()
+        session.add(version)
+    if model_id is None:
+        return
+    with client._tracking_client.store.ManagedSessionMaker(read_only=False) as session:
+        logged = session.get(SqlLoggedModel, model_id)
+        if logged is not None:
+            logged.source_run_id = run_id
+            session.add(logged)
+
+
 def _remove_empty_folders(uri: str | None, root: Path, including_itself: bool = False) -> None:
     """Remove empty folders at and above a local artifact location, up to (not including) ``root``."""
     from urllib.parse import urlparse

@@ -37,6 +37,15 @@ record. A process killed anywhere before the commit leaves a pending version of 
 the next registry write on that model, in any process, deletes it (and logged models no version
 uses). A killed overwrite may so leave the version missing, never half-written; the rerun
 registers it again.
+
+Version numbers. MLflow never reuses a version number, so an overwrite that made a new MLflow
+version would renumber the kit's version (``models:/NAME/1`` gone, ``V1`` now "Version 3"). An
+overwrite whose model is unchanged (the same bytes and input columns: the fingerprint tag) keeps its
+MLflow version and number; its comment, metrics and lineage tags are updated in place at the commit.
+A re-tracked run (the lab's rerun replaces its runs) becomes the version's and the LoggedModel's
+source run (``relink_run``: MLflow's API cannot, its SQL store can) and lists the model among its
+outputs; on a store that cannot (a tracking server) the overwrite makes a new version, as MLflow
+would. ``models:/NAME@kit-V1`` names the kit's version whatever its number.
 """
 
 from __future__ import annotations
@@ -56,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit import clock, names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
-from mlops_kit.adapters.local.mlflow_store import logged_model_id, purge
+from mlops_kit.adapters.local.mlflow_store import can_relink_runs, logged_model_id, purge, relink_run
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
@@ -81,6 +90,7 @@ _FEATURE_VIEWS = "mlops_kit.feature_views"
 _METRICS = "mlops_kit.metrics"  # the version's metrics, one JSON object
 _METRIC = "mlops_kit.metric."  # one tag a metric: how earlier kit versions stored some metrics (read only)
 _PENDING = "mlops_kit.pending"
+_FINGERPRINT = "mlops_kit.model_fingerprint"  # the model's bytes and input columns: what an overwrite keeps
 # Tags of a LoggedModel.
 _MODEL = "mlops_kit.model"
 _FLAVOR = "mlops_kit.flavor"
@@ -138,7 +148,7 @@ class LocalRegistry(LocalErrorKinds, Registry):
     def _register(self, registration: Registration) -> _Handle:
         r = registration
         lineage = r.lineage
-        number, model_id = self._mlflow.call(
+        number, model_id, refresh = self._mlflow.call(
             "register",
             r.model_name,
             r.version,
@@ -152,13 +162,15 @@ class LocalRegistry(LocalErrorKinds, Registry):
             self._mlflow.experiment_id,
         )
         self._forget_loaded(r.model_name)
-        return _Handle(r.model_name, number, r.version, r.make_default, model_id)
+        return _Handle(r.model_name, number, r.version, r.make_default, model_id, refresh)
 
     def _commit(self, handle: _Handle) -> None:
-        self._mlflow.call("commit", handle.name, handle.number, handle.version, handle.make_default, handle.model_id)
+        h = handle
+        self._mlflow.call("commit", h.name, h.number, h.version, h.make_default, h.model_id, h.refresh)
 
     def _discard(self, handle: _Handle) -> None:
-        self._mlflow.call("discard", handle.name, handle.number)
+        if handle.refresh is None:  # an unchanged version was not touched: nothing to undo
+            self._mlflow.call("discard", handle.name, handle.number)
 
     def _set_default(self, name: str, version: str) -> None:
         target = _find_version(self._mlflow.records().versions(name), name, version)
@@ -253,6 +265,18 @@ class _Handle:
     version: str
     make_default: bool
     model_id: str | None
+    refresh: Refresh | None = None  # an unchanged version kept: what the commit updates in place
+
+
+@dataclass(frozen=True)
+class Refresh:
+    """What an overwrite of an unchanged model updates on the version it keeps (at the commit)."""
+
+    tags: dict[str, str]
+    stale_tags: list[str]  # tags the new registration does not have
+    description: str
+    run_id: str | None  # the run to link the LoggedModel to, when it is not the version's run
+    model_metrics: dict[str, float]
 
 
 class _Writes:
@@ -275,10 +299,12 @@ class _Writes:
         lineage: tuple[list[list[str]], str | None],
         replace: bool,
         current_experiment: str | None,
-    ) -> tuple[str, str]:
+    ) -> tuple[str, str | None, Refresh | None]:
         """Register ``kit_version`` pending (hidden from reads) and delete the version it replaces;
-        ``commit`` makes it visible. Returns (MLflow version number, LoggedModel id).
+        ``commit`` makes it visible. Returns (MLflow version number, LoggedModel id, None).
 
+        An overwrite of an unchanged model (see the module docstring) writes nothing here and
+        returns the kept version's number and LoggedModel with the ``Refresh`` its commit applies.
         On failure nothing new is kept; a failure after the old version was deleted leaves the
         version missing (the core's rule for a failed overwrite) rather than half-written.
         """
@@ -295,6 +321,18 @@ class _Writes:
         tags[_FEATURE_VIEWS] = json.dumps(lineage[0])
         if lineage[1]:
             tags[_TRAINING_SET] = lineage[1]
+        tags[_FINGERPRINT] = fingerprint(model, sample_input)
+        run_id = run[0] if run else None
+        unchanged = existing is not None and existing.tags.get(_FINGERPRINT) == tags[_FINGERPRINT]
+        if unchanged and existing is not None and (run_id == existing.run_id or can_relink_runs(self.client)):
+            refresh = Refresh(
+                tags=tags,
+                stale_tags=[_TRAINING_SET] if not lineage[1] and _TRAINING_SET in existing.tags else [],
+                description=comment,
+                run_id=run_id if run_id != existing.run_id else None,
+                model_metrics=model_metrics,
+            )
+            return existing.number, logged_model_id(existing.source), refresh
         tags[_PENDING] = _pending_mark(self.owner)
 
         created_model = False
@@ -321,7 +359,7 @@ class _Writes:
         except BaseException:
             self.undo(name, created_model, model_id, number)
             raise
-        return number, model_id
+        return number, model_id, None
 
     def log_logged_model(
         self,
@@ -423,8 +461,22 @@ class _Writes:
         kept = {**_tag_metrics(mv.tags), **tag_metrics}
         self.client.set_model_version_tag(name, mv.number, _METRICS, json.dumps(kept, default=str))
 
-    def commit(self, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None) -> None:
-        """Make a pending version the kit's ``kit_version``: aliases first, then drop the mark."""
+    def commit(
+        self,
+        name: str,
+        number: str,
+        kit_version: str,
+        make_default: bool,
+        model_id: str | None,
+        refresh: Refresh | None = None,
+    ) -> None:
+        """Make a pending version the kit's ``kit_version``: aliases first, then drop the mark. A
+        kept unchanged version gets its ``refresh`` instead of losing a mark it does not have."""
+        if refresh is not None:
+            self.refresh(name, number, model_id, refresh)
+            if make_default:
+                self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
+            return
         self.client.set_registered_model_alias(name, version_alias(kit_version), number)
         if make_default:
             self.client.set_registered_model_alias(name, DEFAULT_ALIAS, number)
@@ -433,6 +485,23 @@ class _Writes:
                 model_id, {_MODEL_VERSIONS: json.dumps([{"name": name, "version": number}])}
             )
         self.client.delete_model_version_tag(name, number, _PENDING)
+
+    def refresh(self, name: str, number: str, model_id: str | None, refresh: Refresh) -> None:
+        """Update a kept version in place: the new run first (an interrupted refresh is redone by the
+        rerun), then its tags and comment."""
+        if refresh.run_id is not None:
+            relink_run(self.client, name, number, model_id, refresh.run_id)
+        if refresh.run_id is not None and model_id is not None:
+            from mlflow.entities import LoggedModelOutput
+
+            self.client.log_outputs(refresh.run_id, [LoggedModelOutput(model_id, step=0)])
+            if refresh.model_metrics:
+                self.log_model_metrics(refresh.run_id, model_id, refresh.model_metrics)
+        for key, value in refresh.tags.items():
+            self.client.set_model_version_tag(name, number, key, value)
+        for key in refresh.stale_tags:
+            self.client.delete_model_version_tag(name, number, key)
+        self.client.update_model_version(name, number, description=refresh.description)
 
     def delete_version(self, name: str, kit_version: str) -> None:
         self.heal(name)
@@ -533,15 +602,21 @@ class _Writes:
 
 
 @operation
-def register(session: Session, *args: Any) -> tuple[str, str]:
+def register(session: Session, *args: Any) -> tuple[str, str | None, Refresh | None]:
     return _Writes(session).register(*args)
 
 
 @operation
 def commit(
-    session: Session, name: str, number: str, kit_version: str, make_default: bool, model_id: str | None
+    session: Session,
+    name: str,
+    number: str,
+    kit_version: str,
+    make_default: bool,
+    model_id: str | None,
+    refresh: Refresh | None = None,
 ) -> None:
-    _Writes(session).commit(name, number, kit_version, make_default, model_id)
+    _Writes(session).commit(name, number, kit_version, make_default, model_id, refresh)
 
 
 @operation
@@ -625,6 +700,21 @@ class _NoModel:
 
 
 _NO_MODEL = _NoModel({})
+
+
+def fingerprint(model: Any, sample_input: pd.DataFrame) -> str:
+    """What makes two registrations the same model: its fitted state and its input columns with
+    their types. joblib's hash (scikit-learn's own dependency) reads arrays by content and strings by
+    value; it is taken of a copy made through pickle, which lays every array out the same way (a
+    fitted ``coef_`` is a strided view, its unpickled copy is not), so the same model hashes the
+    same in the process that fitted it and in the MLflow worker that received it."""
+    import pickle
+
+    import cloudpickle
+    import joblib
+
+    columns = [[str(c), str(t)] for c, t in sample_input.dtypes.items()]
+    return str(joblib.hash([pickle.loads(cloudpickle.dumps(model)), columns], hash_name="sha1"))
 
 
 def _kit_name(mv: VersionRecord) -> str:

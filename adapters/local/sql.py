@@ -169,9 +169,12 @@ def _name_before(tokens: list[Token], index: int) -> tuple[int, int] | None:
     return start, end
 
 
-def to_duckdb(sql: str, calls: Sequence[ModelCall] = ()) -> str:
+def to_duckdb(sql: str, calls: Sequence[ModelCall] = (), *, name_columns: bool = True) -> str:
     """Translate one or more statements from Snowflake's dialect to DuckDB's; ``calls`` are the
-    model calls ``extract_model_calls`` replaced, so that columns are named after the model."""
+    model calls ``extract_model_calls`` replaced, so that columns are named after the model.
+    ``name_columns=False`` leaves the output columns as DuckDB names them and writes unquoted
+    identifiers upper case, as Snowflake reads them: for DuckDB's own messages about a query (an
+    alias ``X AS "X"`` hides which column does not exist; DuckDB's nearest candidates compare case)."""
     import sqlglot
     from sqlglot.errors import ParseError
 
@@ -181,16 +184,20 @@ def to_duckdb(sql: str, calls: Sequence[ModelCall] = ()) -> str:
         raise InvalidInputError(
             f"SQL does not parse as Snowflake SQL: {_parse_error(exc)} (in: {statements.abbreviate(sql, 200)})"
         ) from exc
-    return ";\n".join(_translate(tree, calls) for tree in trees if tree is not None)
+    return ";\n".join(_translate(tree, calls, name_columns) for tree in trees if tree is not None)
 
 
-def _translate(tree: exp.Expression, calls: Sequence[ModelCall]) -> str:
+def _translate(tree: exp.Expression, calls: Sequence[ModelCall], name_columns: bool) -> str:
     from sqlglot import exp
 
     if isinstance(tree, exp.Show):
         return _show(tree)
-    if isinstance(tree, exp.Query):
+    if isinstance(tree, exp.Query) and name_columns:
         _name_columns_as_snowflake(tree, calls)
+    if not name_columns:
+        from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+        tree = normalize_identifiers(tree, dialect="snowflake")
     return tree.sql(dialect="duckdb")
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
+from mlops_kit.adapters.duckdb_messages import missing_reference
 from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.locks import (
     Busy,
@@ -130,20 +131,20 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
     def _query(self, statement: str) -> pd.DataFrame:
-        duck_sql, calls = self._prepare(statement)
-        with self.connection() as con, self._model_functions(con, calls):
-            return _run(con, duck_sql).df()
+        prepared = self._prepare(statement)
+        with self.connection() as con, self._model_functions(con, prepared.calls):
+            return _run(con, prepared).df()
 
     def _execute(self, statement: str) -> None:
-        duck_sql, calls = self._prepare(statement)
-        with self.transaction() as con, self._model_functions(con, calls):
-            _run(con, duck_sql).fetchall()
+        prepared = self._prepare(statement)
+        with self.transaction() as con, self._model_functions(con, prepared.calls):
+            _run(con, prepared).fetchall()
 
     def _create_table_as(self, table: names.TableName, query: str) -> int:
         target = _duck_name(table)
-        duck_sql, calls = self._prepare(query)
-        with self.transaction() as con, self._model_functions(con, calls):
-            _run(con, f"CREATE OR REPLACE TABLE {target} AS {duck_sql}")
+        prepared = self._prepare(query)
+        with self.transaction() as con, self._model_functions(con, prepared.calls):
+            _run(con, prepared, f"CREATE OR REPLACE TABLE {target} AS ")
             return con.execute(f"SELECT COUNT(*) FROM {target}").fetchall()[0][0]
 
     def _write_tables(self, writes: Sequence[TableWrite], mode: WriteMode) -> None:
@@ -243,11 +244,11 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
             os.chmod(file, 0o600)
         return con
 
-    def _prepare(self, sql: str) -> tuple[str, list[ModelCall]]:
+    def _prepare(self, sql: str) -> _Prepared:
         plain, calls = extract_model_calls(sql)
         if calls and self.model_functions is None:
             raise InvalidInputError("this warehouse has no registry attached, so models cannot be called from SQL")
-        return to_duckdb(plain, calls), calls
+        return _Prepared(to_duckdb(plain, calls), calls, plain)
 
     @contextlib.contextmanager
     def _model_functions(self, con: duckdb.DuckDBPyConnection, calls: list[ModelCall]) -> Iterator[None]:
@@ -362,16 +363,52 @@ def _unusable(file: Path, exc: Exception) -> BackendUnavailableError:
     )
 
 
-def _run(con: duckdb.DuckDBPyConnection, duck_sql: str) -> duckdb.DuckDBPyConnection:
+@dataclass(frozen=True)
+class _Prepared:
+    """A user's statement ready for DuckDB: its translation, and what that was made from."""
+
+    sql: str  # DuckDB SQL, output columns named as Snowflake names them
+    calls: list[ModelCall]  # the model calls it makes, as DuckDB functions
+    snowflake_sql: str  # the statement in Snowflake's dialect, model calls replaced
+
+    def without_column_names(self) -> str:
+        return to_duckdb(self.snowflake_sql, self.calls, name_columns=False)
+
+
+def _run(con: duckdb.DuckDBPyConnection, prepared: _Prepared, prefix: str = "") -> duckdb.DuckDBPyConnection:
+    """Run ``prefix`` + the prepared statement; a reference to nothing is said as Snowflake says it."""
     import duckdb
 
     try:
-        return con.execute(duck_sql)
+        return con.execute(prefix + prepared.sql)
+    except duckdb.BinderException as exc:
+        missing = missing_reference(_binder_message(con, prepared, exc))
+        if missing is None:
+            raise
+        raise duckdb.BinderException(missing.snowflake_message(with_candidates=True)) from exc
     except duckdb.Error as exc:
         # A model function's own kit error (a model that refuses its input) reaches us wrapped.
         if isinstance(exc.__cause__, MlopsKitError):
             raise exc.__cause__ from exc
         raise
+
+
+def _binder_message(con: duckdb.DuckDBPyConnection, prepared: _Prepared, exc: Exception) -> str:
+    """DuckDB's own message about a reference to nothing. The Snowflake column names (``X AS "X"``)
+    make DuckDB read a column that does not exist as the alias itself ("cannot be referenced before
+    it is defined"): bound again without them, with names upper case as Snowflake reads them, the
+    message names the column and the nearest candidates."""
+    import duckdb
+
+    if not any(words in str(exc) for words in ("before it is defined", "not found", "does not have a column")):
+        return str(exc)
+    try:
+        con.execute("EXPLAIN " + prepared.without_column_names())
+    except duckdb.BinderException as unnamed:
+        return str(unnamed)
+    except duckdb.Error:
+        pass
+    return str(exc)
 
 
 def _duck_name(table: names.TableName) -> str:

@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from mlops_kit.adapters.duckdb_messages import INVALID_IDENTIFIER_ERRNO, INVALID_IDENTIFIER_SQLSTATE, missing_reference
 from mlops_kit.adapters.snowflake_emulator.scripting import Script, is_block
 from mlops_kit.adapters.snowflake_emulator.statements import (
     FileTransfer,
@@ -286,7 +287,7 @@ class EmulatorServer:
             return await self._answer(request, body, session, sql, params)
         except snowflake.connector.errors.Error as exc:
             logger.debug("error     %s: %s", _short(sql), exc.msg)
-            return _error(f"{exc.errno:06d}", exc.msg or "", exc.sqlstate)
+            return _snowflake_error(f"{exc.errno:06d}", exc.msg or "", exc.sqlstate, sql)
         except Exception as exc:  # a defect of the emulator: report it as Snowflake reports internal errors
             logger.exception("the emulator failed on %s", _short(sql))
             return _error("000603", f"Snowflake emulator internal error on {_short(sql)}: {exc!r}", "XX000")
@@ -471,7 +472,8 @@ async def _fakesnow(request: Request, sql: str, session: EmulatorSession, descri
         answer = json.loads(bytes(response.body))
         if not answer.get("success"):
             logger.debug("error     %s: %s", _short(sql), " ".join(str(answer.get("message")).split())[:300])
-            return response
+            code, message = str(answer.get("code")), str(answer.get("message") or "")
+            return _snowflake_error(code, message, (answer.get("data") or {}).get("sqlState"), sql)
         query_id = (answer.get("data") or {}).get("queryId")
         if query_id and not describe_only:
             session.query_ids.append(query_id)
@@ -537,6 +539,14 @@ def _token(request: Request) -> str:
     auth = request.headers.get("Authorization") or ""
     match = re.search(r'Token="([^"]*)"', auth)
     return match.group(1) if match else ""
+
+
+def _snowflake_error(code: str, message: str, sqlstate: str | None, sql: str) -> JSONResponse:
+    """An error answer, in Snowflake's words where DuckDB's binder (through fakesnow) spoke."""
+    missing = missing_reference(message) if code == "002043" else None
+    if missing is not None:
+        return _error(f"{INVALID_IDENTIFIER_ERRNO:06d}", missing.snowflake_message(sql), INVALID_IDENTIFIER_SQLSTATE)
+    return _error(code, message, sqlstate)
 
 
 def _error(code: str, message: str, sqlstate: str | None = None, status: int = 200) -> JSONResponse:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import sys
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -78,7 +79,10 @@ def entities(backend: str, fmt: Format) -> None:
     "--param", "-p", "param_patterns", multiple=True, metavar="NAME",
     help="Params to show, by name or pattern, as -m. Default: the params that differ between runs.",
 )  # fmt: skip
-@click.option("--all", "all_params", is_flag=True, help="Show every param, also those equal in all runs.")
+@click.option(
+    "--all", "all_params", is_flag=True,
+    help="Show every param and metric, also those equal in all runs, in as many columns as they need.",
+)  # fmt: skip
 @backend_option
 @format_option
 def runs(
@@ -91,7 +95,9 @@ def runs(
 ) -> None:
     """The runs of an experiment, side by side.
 
-    One row per run, its params and metrics as columns (choose them with -m and -p).
+    One row per run, its params and metrics as columns (choose them with -m and -p). By default a
+    table shows first what differs between the runs (metrics, then params) and as many columns as
+    fit the terminal; --all, -m / -p or --format csv show the rest.
     """
     with connect_backend(backend) as kit:
         tracker = kit.tracker
@@ -99,7 +105,13 @@ def runs(
             experiment, found = _the_experiment_with_runs(tracker)
         else:
             found = tracker.list_runs(experiment)
-    emit(_run_rows(found, metric_patterns, param_patterns, all_params), fmt, title=f"Runs of {experiment.upper()}")
+    chosen = bool(metric_patterns or param_patterns or all_params)
+    emit(
+        _run_rows(found, metric_patterns, param_patterns, all_params),
+        fmt,
+        title=f"Runs of {experiment.upper()}",
+        fit_width=None if chosen else "choose them with -m / -p, or see all with --all or --format csv",
+    )
 
 
 def _the_experiment_with_runs(tracker: Any) -> tuple[str, list[Run]]:
@@ -125,22 +137,47 @@ def _runs_or_none(tracker: Any, experiment: str) -> list[Run]:
 def _run_rows(
     found: list[Run], metric_patterns: tuple[str, ...], param_patterns: tuple[str, ...], all_params: bool
 ) -> list[dict[str, Any]]:
+    """One row per run. Chosen columns (-m, -p) come in the order asked, after run, status and
+    started; by default what differs between the runs comes first: single metrics, params, families
+    of metrics (``importance_*``), then when each run started and the metrics equal in all."""
     params = sorted({k for run in found for k in run.params})
     metrics = sorted({k for run in found for k in run.metrics})
     if param_patterns:
         params = _matching(params, param_patterns, "param")
     elif not all_params:  # a param equal in every run says nothing about the difference between them
-        params = [p for p in params if len({run.params.get(p) for run in found}) > 1]
+        params = [p for p in params if _differs(found, "params", p)]
     if metric_patterns:
         metrics = _matching(metrics, metric_patterns, "metric")
     clash = set(params) & set(metrics)
+    param_columns = {p: f"param.{p}" if p in clash else p for p in params}
+    metric_columns = {m: f"metric.{m}" if m in clash else m for m in metrics}
+    if metric_patterns or param_patterns:
+        order = ["run", "status", "started", *param_columns.values(), *metric_columns.values()]
+    else:
+        differing = [m for m in metrics if _differs(found, "metrics", m)]
+        singles, families = _singles_and_families(differing)
+        equal = [metric_columns[m] for m in metrics if m not in differing]
+        order = ["run", "status", *(metric_columns[m] for m in singles), *param_columns.values()]
+        order += [*(metric_columns[m] for m in families), "started", *equal]
     rows = []
     for run in found:
         row: dict[str, Any] = {"run": run.name, "status": run.status.value, "started": run.start_time}
-        row.update({f"param.{p}" if p in clash else p: run.params.get(p) for p in params})
-        row.update({f"metric.{m}" if m in clash else m: run.metrics.get(m) for m in metrics})
-        rows.append(row)
+        row.update({column: run.params.get(p) for p, column in param_columns.items()})
+        row.update({column: run.metrics.get(m) for m, column in metric_columns.items()})
+        rows.append({column: row[column] for column in order})
     return rows
+
+
+def _singles_and_families(metrics: list[str]) -> tuple[list[str], list[str]]:
+    """(single metrics such as ``f1_score``, families such as ``importance_*``: three or more sharing
+    the text before their first ``_``, many columns that say one thing)."""
+    prefixes = Counter(m.split("_", 1)[0] for m in metrics)
+    families = [m for m in metrics if prefixes[m.split("_", 1)[0]] >= 3]
+    return [m for m in metrics if m not in families], families
+
+
+def _differs(found: list[Run], kind: str, key: str) -> bool:
+    return len({getattr(run, kind).get(key) for run in found}) > 1
 
 
 def _matching(names: list[str], patterns: tuple[str, ...], what: str) -> list[str]:

@@ -14,6 +14,7 @@ Rich is imported only when a table is printed.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -39,12 +40,26 @@ def emit(
     columns: Sequence[str] | None = None,
     indent: int = 0,
     file: TextIO | None = None,
+    fit_width: str | None = None,
+    too_wide: str | None = "--format csv keeps a row on one line",
 ) -> None:
     """Print ``rows`` (dicts, or a DataFrame) in ``fmt``; ``columns`` fixes the columns and their
-    order (default: every key, in first-seen order). ``title`` and ``indent`` apply to tables only."""
+    order (default: every key, in first-seen order). ``title`` and ``indent`` apply to tables only.
+
+    A table too wide for the terminal prints one block per row, with ``too_wide`` (a hint) in its
+    note. Given ``fit_width`` (how to see every column), a table keeps instead the leading columns
+    that fit the terminal (120 characters outside one) and says how many it left out and ``fit_width``.
+    """
     out = file or sys.stdout
     records, names = _records(rows, columns)
     records = [dict(zip(names, values, strict=True)) for values in _normalised(records, names)]
+    if fmt == "table" and fit_width is not None:
+        kept = _columns_that_fit(records, names, _width(out) - indent)
+        if len(kept) < len(names):
+            left_out = len(names) - len(kept)  # said on stderr, as every remark to the person: stdout stays the rows
+            print(f"({left_out} of {len(names)} columns left out to fit the width: {fit_width})", file=sys.stderr)
+            names = kept
+            records = [{name: record[name] for name in names} for record in records]
     if fmt == "json":
         json.dump([{k: _json_value(v) for k, v in r.items()} for r in records], out, indent=2, allow_nan=False)
         out.write("\n")
@@ -53,7 +68,32 @@ def emit(
         writer.writerow(names)
         writer.writerows([_csv_cell(r[name]) for name in names] for r in records)
     else:
-        _table(records, names, title, indent, out)
+        _table(records, names, title, indent, out, too_wide)
+
+
+def _width(out: TextIO) -> int:
+    """The terminal's width when ``out`` is one (or ``COLUMNS``), else 120."""
+    import os
+    import shutil
+
+    if out.isatty():
+        with contextlib.suppress(OSError):
+            return os.get_terminal_size(out.fileno()).columns
+    return shutil.get_terminal_size((120, 24)).columns if os.environ.get("COLUMNS") else 120
+
+
+def _columns_that_fit(records: list[Mapping[str, Any]], names: list[str], width: int) -> list[str]:
+    """The leading columns whose cells, wrapped as a table wraps them, fit in ``width`` (at least two)."""
+    kept: list[str] = []
+    used = 0
+    for name in names:
+        natural = max([len(name), *(len(line) for r in records for line in cell_text(r[name]).splitlines() or [""])])
+        needed = min(natural, max(len(name), SHORT_COLUMN)) + (_COLUMN_GAP if kept else 0)
+        if used + needed > width and len(kept) >= 2:
+            break
+        kept.append(name)
+        used += needed
+    return kept
 
 
 def emit_record(record: Mapping[str, Any], fmt: Format = "table", *, title: str | None = None) -> None:
@@ -173,7 +213,14 @@ SHORT_COLUMN = 30
 _COLUMN_GAP = 3
 
 
-def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None, indent: int, out: TextIO) -> None:
+def _table(
+    records: list[Mapping[str, Any]],
+    names: list[str],
+    title: str | None,
+    indent: int,
+    out: TextIO,
+    too_wide: str | None,
+) -> None:
     from rich.console import Console
     from rich.text import Text
 
@@ -199,7 +246,7 @@ def _table(records: list[Mapping[str, Any]], names: list[str], title: str | None
     if sum(least.values()) + _COLUMN_GAP * (len(names) - 1) + indent <= console.width:
         console.print(_indented(_rich_table(records, names, cells, least), indent))
     else:  # too many columns for the terminal: one block per row, as psql's expanded display
-        note = f"{' ' * indent}({len(names)} columns: a block per row; --format csv keeps a row on one line)"
+        note = f"{' ' * indent}({len(names)} columns: a block per row{f'; {too_wide}' if too_wide else ''})"
         console.print(Text(note, style="dim"))
         for row in cells:
             console.print(_indented(_record_grid(names, row), indent))

@@ -44,7 +44,6 @@ CHILD = textwrap.dedent(
     from mlops_kit.connect import DEFAULT_DATABASE
 
     features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.arange(40)})
-    new = LogisticRegression().fit(features, (features.B > 10).astype(int))
     paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
     session = Session(mlflow_store.open_client(paths), paths)
     experiment = session.client.get_experiment_by_name("CRASH").experiment_id
@@ -57,10 +56,14 @@ CHILD = textwrap.dedent(
         registry.purge = die
     else:
         setattr(MlflowClient, point, die)
-    number, model_id = registry.register(
-        session, "CRASHY", "V1", new, features.head(), {"f1": 0.9}, "", None, ([], None), True, experiment
+    if len(sys.argv) > 2:  # the model V1 already is: an unchanged re-registration
+        model = LogisticRegression().fit(features, (features.A > 0.5).astype(int))
+    else:  # a model V1 is not (the repair between two kills registers ``new``)
+        model = LogisticRegression(C=0.5).fit(features, (features.B > 10).astype(int))
+    number, model_id, refresh = registry.register(
+        session, "CRASHY", "V1", model, features.head(), {"f1": 0.9}, "again", None, ([], None), True, experiment
     )
-    registry.commit(session, "CRASHY", number, "V1", True, model_id)
+    registry.commit(session, "CRASHY", number, "V1", True, model_id, refresh)
     print("not killed")
     """
 )
@@ -108,6 +111,32 @@ def test_a_killed_re_registration_is_repaired_by_the_next_one(tmp_path: Path) ->
         assert sorted(m.model_id for m in logged) == used, point  # no orphan logged model
         folders = sorted(p.name for p in (tmp_path / "mlartifacts" / "CRASH" / "models").iterdir())
         assert folders == used, point  # no files of a deleted or orphaned model left behind
+
+
+#: Where a re-registration of an unchanged model is killed: it keeps its MLflow version and is
+#: updated in place at the commit (tags, then the comment).
+UNCHANGED_POINTS = ["set_model_version_tag", "update_model_version"]
+
+
+def test_a_killed_re_registration_of_an_unchanged_model_is_finished_by_the_next_one(tmp_path: Path) -> None:
+    backend = mlops_kit.connect("local", home=tmp_path)
+    registry = backend.registry
+    backend.tracker.set_experiment("CRASH")
+    registry.log_model("CRASHY", "v1", OLD, sample_input=FEATURES.head(), metrics={"f1": 0.5}, comment="first")
+    client = backend.raw["mlflow"].client
+    number = client.get_model_version_by_alias("CRASHY", "kit-V1").version
+    for point in UNCHANGED_POINTS:
+        child = subprocess.run(
+            [sys.executable, "-c", CHILD, point, "unchanged"],
+            env=child_env(tmp_path), capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert child.returncode == -9, (point, child.stdout + child.stderr[-3000:])
+        assert [v.version for v in registry.list_versions("CRASHY")] == ["V1"], point  # still there, readable
+        registry.log_model("CRASHY", "v1", OLD, sample_input=FEATURES.head(), overwrite=True, metrics={"f1": 0.9},
+                           comment="again")  # fmt: skip
+        kept = registry.get_version("CRASHY", "V1")
+        assert (kept.metrics, kept.comment, kept.is_default) == ({"f1": 0.9}, "again", True), point
+        assert [v.version for v in client.search_model_versions("name = 'CRASHY'")] == [number], point
 
 
 # The user's process killed between the registration in MLflow and its commit: before the lineage

@@ -73,3 +73,49 @@ def test_writes_go_to_the_worker_process_and_mlflow_stays_out_of_this_one(tmp_pa
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "[0, 0, 1, 1] {}"
+
+
+def test_an_unchanged_model_registered_again_keeps_its_mlflow_version_number(tmp_path: Path) -> None:
+    """MLflow never reuses a number: an overwrite that made a new MLflow version would turn the
+    kit's V1 into "Version 3" and break ``models:/NAME/1``. Only a changed model gets a new number."""
+    backend = mlops_kit.connect("local", home=tmp_path)
+    features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.linspace(1, 0, 40)})
+    labels = (features.A > 0.5).astype(int)
+    tracker, registry, client = backend.tracker, backend.registry, backend.registry.client  # type: ignore[attr-defined]
+    tracker.set_experiment("NUMBERS")
+
+    def tracked_run() -> mlops_kit.Run:
+        with tracker.start_run("FIT", replace=True):
+            tracker.log_params({"c": 1.0})
+        return tracker.get_run("FIT")
+
+    def register(model: LogisticRegression, run: mlops_kit.Run, comment: str, f1: float) -> str:
+        registry.log_model("NUMBERED", "V1", model, sample_input=features.head(), run=run,
+                           metrics={"f1_score": f1}, comment=comment, overwrite=True)  # fmt: skip
+        return client.get_model_version_by_alias("NUMBERED", "kit-V1").version
+
+    first_run = tracked_run()
+    number = register(LogisticRegression().fit(features, labels), first_run, "first", 0.5)
+    assert register(LogisticRegression().fit(features, labels), first_run, "again", 0.6) == number
+    kept = registry.get_version("NUMBERED", "V1")
+    assert (kept.comment, kept.metrics["f1_score"], kept.is_default) == ("again", 0.6, True)
+    assert client.get_model_version("NUMBERED", number).description == "again"
+
+    second_run = tracked_run()  # re-tracked: the same model from a new run keeps the number too
+    assert register(LogisticRegression().fit(features, labels), second_run, "re-tracked", 0.7) == number
+    assert registry.get_lineage("NUMBERED", "V1").run.run_id == second_run.run_id  # type: ignore[union-attr]
+    outputs = client.get_run(second_run.run_id).outputs.model_outputs
+    source = client.get_model_version("NUMBERED", number)
+    assert [f"models:/{o.model_id}" for o in outputs] == [source.source]  # the run's page lists the model
+    assert source.run_id == second_run.run_id  # MLflow's "Source Run" is the run that exists
+    assert client.get_logged_model(source.source.removeprefix("models:/")).source_run_id == second_run.run_id
+
+    changed = LogisticRegression(C=0.01).fit(features, labels)
+    new_number = register(changed, second_run, "changed", 0.8)
+    assert int(new_number) > int(number)  # a changed model is a new MLflow version
+    assert registry.get_version("NUMBERED", "V1").is_default  # its default status kept
+    assert client.get_model_version_by_alias("NUMBERED", "default").version == new_number
+    import mlflow.pyfunc
+
+    loaded = mlflow.pyfunc.load_model(f"models:/NUMBERED/{new_number}")
+    assert loaded.predict(features).tolist() == changed.predict(features).tolist()

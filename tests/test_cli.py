@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -524,6 +525,54 @@ def test_ui_starts_one_worker_and_prints_the_url(lab: tuple[Path, str], tmp_path
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # its closed connections may linger
         probe.bind(("127.0.0.1", port))  # nobody listens there any more
         probe.listen()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: Chromium on a machine without network access: no background requests, no sandbox (CI runs as root).
+_CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+                  "--disable-background-networking", "--disable-component-update"]  # fmt: skip
+
+
+@pytest.mark.skipif(_chromium() is None, reason="no Chromium to drive (Debian: apt-get install chromium)")
+def test_every_way_into_the_ui_opens_the_runs_of_the_model_training_view(lab: tuple[Path, str], tmp_path: Path) -> None:
+    """MLflow 3.17 opens an experiment in the view its GenAI / Model training switch holds, GenAI in a
+    browser that never chose: a click on the lab's experiment landed on traces and token costs. In a
+    real browser with a fresh profile, the printed URL and the bare address both lead to the runs;
+    a user's own choice of GenAI is kept."""
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [str(SCRIPT), "ui", "--port", str(port)], env=_environment(lab[0]), cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        printed = server.stdout.readline().split(": ", 1)[1].split()[0]
+        bare = f"http://127.0.0.1:{port}/"
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=_chromium(), args=_CHROMIUM_ARGS)
+            try:
+                for address, chosen, lands_on in ((printed, None, "/runs"), (bare, None, "/runs"),
+                                                  (bare, "genai", "/overview")):  # fmt: skip
+                    page = browser.new_context().new_page()  # a profile that never saw MLflow
+                    page.goto(address)
+                    if chosen:  # as the switch stores a choice (mlops_kit/cli/mlflow_ui_app.py)
+                        page.evaluate(f"localStorage.setItem('mlflow.workflowType_v1', '\"{chosen}\"')")
+                        page.goto(bare)
+                    page.get_by_text(EXPERIMENT).first.click(timeout=60_000)
+                    page.wait_for_url(re.compile(rf".*/experiments/\d+{lands_on}.*"), timeout=60_000)
+                    if lands_on == "/runs":
+                        page.get_by_text("RETRAIN_V2").first.wait_for(timeout=60_000)  # the lab's runs listed
+                    page.context.close()
+            finally:
+                browser.close()
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=60)
 
 
 def test_ui_on_a_busy_port_says_so(lab: tuple[Path, str], tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ MLflow's defaults suit a shared server: four uvicorn workers (each importing MLf
 cores) and a job runner with seven queue consumers for GenAI jobs. One person looking at the lab's
 runs and models needs one worker and no job runner (``MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false``).
 The server's own output (access log, start-up notices, warnings) goes to ``<home>/mlflow-ui.log``
-unless ``--verbose``; the URL is printed once the server answers.
+unless ``--verbose``; the URL is printed once the server answers. The app is MLflow's own with its
+page opening in the Model training view (``mlflow_ui_app.py``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def serve(host: str, port: int, *, open_browser: bool = False, verbose: bool = F
     command = [
         sys.executable, "-m", "mlflow", "server",
         "--backend-store-uri", paths.tracking_uri, "--registry-store-uri", paths.registry_uri,
-        "--host", host, "--port", str(port), "--workers", "1",
+        "--host", host, "--port", str(port), "--workers", "1", "--app-name", "mlops-kit",
     ]  # fmt: skip
     if paths.owns_mlflow_store:
         command += ["--default-artifact-root", paths.artifact_root.as_uri()]

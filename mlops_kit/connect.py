@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -17,15 +18,11 @@ from mlops_kit.registry import Registry
 from mlops_kit.tracker import Tracker
 from mlops_kit.warehouse import Warehouse
 
-#: backend name -> (module, factory function, the pip command that installs what it needs)
+#: backend name -> (module, factory function, the lock in requirements/ that installs what it needs)
 BACKENDS: dict[str, tuple[str, str, str]] = {
-    "local": ("mlops_kit.adapters.local", "connect_local", "pip install 'mlops-kit[local]'"),
-    "snowflake": ("mlops_kit.adapters.snowflake", "connect_snowflake", "pip install 'mlops-kit[snowflake]'"),
-    "snowflake-emulator": (
-        "mlops_kit.adapters.snowflake_emulator",
-        "connect_snowflake_emulator",
-        "pip install 'mlops-kit[emulator]'",
-    ),
+    "local": ("mlops_kit.adapters.local", "connect_local", "lab"),
+    "snowflake": ("mlops_kit.adapters.snowflake", "connect_snowflake", "snowflake"),
+    "snowflake-emulator": ("mlops_kit.adapters.snowflake_emulator", "connect_snowflake_emulator", "emulator"),
 }
 
 #: The database every backend works in unless ``connect(..., database=...)`` names another: the
@@ -95,11 +92,14 @@ def connect(backend: str = "local", **options: Any) -> Backend:
     key = backend.lower() if isinstance(backend, str) else backend
     if key not in BACKENDS:
         raise InvalidInputError(f"unknown backend {backend!r}: choose one of {', '.join(sorted(BACKENDS))}")
-    module_name, factory_name, install = BACKENDS[key]
+    module_name, factory_name, lock = BACKENDS[key]
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise BackendUnavailableError(
-            f"the {key} backend needs packages that are not installed ({exc.name or exc}): run {install}"
+            f"the {key} backend needs packages that are not installed ({exc.name or exc}): "
+            f"scripts/run-lab --backend {key} installs them itself; or install them at the locked versions "
+            f"into this environment ({sys.prefix}), from the mlops-kit checkout: "
+            f"{sys.executable} -m pip install --require-hashes --no-deps -r requirements/{lock}.txt"
         ) from exc
     return getattr(module, factory_name)(**options)

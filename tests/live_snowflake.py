@@ -15,7 +15,10 @@ def live_connection_configured() -> tuple[bool, str]:
     try:
         from mlops_kit.adapters.snowflake.session import live_connection_configured as configured
     except ImportError as exc:  # the snowflake extra is missing
-        return False, f"the snowflake extra is not installed ({exc}): pip install 'mlops-kit[snowflake]'"
+        return (
+            False,
+            f"the snowflake extra is not installed ({exc}): pip install --require-hashes --no-deps -r requirements/snowflake.txt",
+        )
     return configured()
 
 

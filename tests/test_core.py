@@ -58,10 +58,10 @@ def test_unknown_backend_lists_the_valid_ones() -> None:
 
 
 def test_missing_extra_names_the_install_command(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(
-        mlops_kit.BACKENDS, "local", ("mlops_kit_no_such_module", "x", "pip install 'mlops-kit[local]'")
-    )
-    with pytest.raises(BackendUnavailableError, match=r"pip install 'mlops-kit\[local\]'"):
+    monkeypatch.setitem(mlops_kit.BACKENDS, "local", ("mlops_kit_no_such_module", "x", "lab"))
+    with pytest.raises(
+        BackendUnavailableError, match=r"pip install --require-hashes --no-deps -r requirements/lab.txt"
+    ):
         mlops_kit.connect("local")
 
 
@@ -93,7 +93,8 @@ def test_table_names() -> None:
         names.table_name("orders")
 
 
-def test_the_emulator_backend_without_its_extra_names_the_pip_command() -> None:
+def test_the_emulator_backend_without_its_extra_names_the_locked_install() -> None:
+    """Never an unpinned ``pip install 'mlops-kit[emulator]'``, which installs past the hash lock."""
     import subprocess
     import sys
 
@@ -104,5 +105,7 @@ def test_the_emulator_backend_without_its_extra_names_the_pip_command() -> None:
         "except mlops_kit.BackendUnavailableError as exc:\n    print(exc)\n"
     )
     said = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120).stdout
-    assert "pip install 'mlops-kit[emulator]'" in said
-    assert "snowflake-emulator" in said
+    assert f"{sys.executable} -m pip install --require-hashes --no-deps -r requirements/emulator.txt" in said
+    assert "scripts/run-lab --backend snowflake-emulator installs them itself" in said
+    assert sys.prefix in said  # which environment
+    assert "mlops-kit[" not in said

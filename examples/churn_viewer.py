@@ -71,8 +71,13 @@ def _detail(backend: Backend, experiment: str, run: Run, folder: Path) -> str:
             local = backend.tracker.download_artifacts(run.name, artifact.path, folder / run.name, experiment)
             encoded = base64.b64encode(local.read_bytes()).decode()
             images.append(f"<img alt='{html.escape(artifact.path)}' src='data:image/png;base64,{encoded}'>")
+    if importance_rows:
+        importance_table = (
+            "<table><tr><th>feature</th><th>importance</th><th>mean |SHAP|</th></tr>" + importance_rows + "</table>"
+        )
+    else:  # never an empty table: say what is missing
+        importance_table = "<p>This run logged no feature importances (metrics <code>importance_*</code>).</p>"
     return (
         f"<section><h2>{html.escape(run.name)}</h2><h3>Parameters</h3><table>{params}</table>"
-        f"<h3>Feature importance and mean |SHAP|</h3><table><tr><th>feature</th><th>importance</th>"
-        f"<th>mean |SHAP|</th></tr>{importance_rows}</table>{''.join(images)}</section>"
+        f"<h3>Feature importance and mean |SHAP|</h3>{importance_table}{''.join(images)}</section>"
     )

@@ -374,7 +374,7 @@ def tracked_run(lab: Lab, run_name: str, params: dict[str, Any]) -> dict[str, An
         tracker.log_metrics(
             {
                 **scores,
-                **{f"importance_{k}": v for k, v in importances.items()},
+                **importance_metrics(importances),
                 **{f"mean_abs_shap_{k}": v for k, v in mean_shap.items()},
             }
         )
@@ -467,6 +467,11 @@ def best_run(lab: Lab) -> Run:
 # Step 5: registry, inference, SQL, lineage.
 
 
+def importance_metrics(importances: dict[str, float]) -> dict[str, float]:
+    """Feature importances as run metrics ``importance_<FEATURE>`` (the experiment viewer's table)."""
+    return {f"importance_{k}": v for k, v in importances.items()}
+
+
 def step5_registry(lab: Lab) -> None:
     registry, split, seed = lab.backend.registry, lab.split(), lab.options.seed
     best = best_run(lab)
@@ -490,7 +495,9 @@ def step5_registry(lab: Lab) -> None:
         tracker.log_training_set(split.training_set)
         model_v2 = xgb(dict(V2_PARAMS), seed).fit(split.x_train, split.y_train)
         metrics_v2 = evaluate(model_v2, split.x_test, split.y_test)
-        tracker.log_metrics({k: v for k, v in metrics_v2.items() if k != "confusion_matrix"})
+        scores_v2 = {k: v for k, v in metrics_v2.items() if k != "confusion_matrix"}
+        importances_v2 = dict(zip(split.features, (float(v) for v in model_v2.feature_importances_), strict=True))
+        tracker.log_metrics({**scores_v2, **importance_metrics(importances_v2)})
     v2 = registry.log_model(
         MODEL, "v2", model_v2, sample_input=sample, metrics=metrics_v2, run=tracker.get_run(V2_RUN),
         training_set=split.training_set, overwrite=True,

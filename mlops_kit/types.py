@@ -66,6 +66,23 @@ class TrainingSet:
     created_at: datetime | None = None
     data: pd.DataFrame | None = field(default=None, compare=False, repr=False)
 
+    def to_pandas(self) -> pd.DataFrame:
+        """The training set's rows: the spine's columns, the labels and every feature column, one
+        row per spine row (as Snowpark's ``DataFrame.to_pandas``). For a model:
+        ``X = ts.to_pandas()[list(ts.feature_columns)]``, ``y = ts.to_pandas()[ts.label_cols[0]]``.
+
+        Raises:
+            NotFoundError: a record without its rows (``feature_store.get_training_set`` reads them).
+        """
+        if self.data is None:
+            from mlops_kit.errors import NotFoundError
+
+            raise NotFoundError(
+                f"this record of training set {self.table or '(unsaved)'} holds no rows: read them with "
+                "feature_store.get_training_set(table)"
+            )
+        return self.data
+
 
 class RunStatus(str, enum.Enum):
     RUNNING = "RUNNING"

@@ -589,3 +589,18 @@ def test_ui_on_a_busy_port_says_so(lab: tuple[Path, str], tmp_path: Path) -> Non
         )
     assert done.returncode == 2
     assert done.stderr.startswith(f"error: cannot serve on 127.0.0.1:{port}") and done.stderr.count("\n") == 1
+
+
+def test_library_progress_bars_stay_out_of_a_log() -> None:
+    """snowflake-ml's "Logging model" bar (tqdm on stdout) printed its frames into a redirected lab log."""
+    probe = (
+        "from mlops_kit.cli.logs import quiet_libraries\n"
+        "quiet_libraries(False)\n"
+        "from snowflake.ml.model import event_handler\n"
+        "with event_handler.ModelEventHandler().status('Logging model', total=2) as status:\n"
+        "    status.update('packaging model...'); status.increment(); status.increment()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Logging model" not in done.stdout + done.stderr

@@ -187,8 +187,11 @@ def test_the_experiment_viewer_shows_every_run_with_its_plots(lab, tmp_path: Pat
 
     backend, _ = lab
     page = write_viewer(backend, EXPERIMENT, tmp_path / "viewer.html").read_text()
-    for run_name in churn_workflow.RUNS:
+    for run_name in [*churn_workflow.RUNS, churn_workflow.V2_RUN]:
         assert f"<h2>{run_name}</h2>" in page
+        section = page[page.index(f"<h2>{run_name}</h2>") :].split("</section>")[0]
+        assert section.count("<tr><td>DAYS_SINCE_LAST_ORDER</td>") == 1, run_name  # importances, V2's too
+    assert "<th>mean |SHAP|</th></tr></table>" not in page  # never an empty importance table
     assert page.count("data:image/png;base64,") == 3 * len(churn_workflow.RUNS)
     assert page.count("class='best'") == 1
 

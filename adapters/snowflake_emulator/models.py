@@ -185,13 +185,20 @@ def _add_version(statement: Statement, model: ObjectName, version: str, source: 
     _warn_unconfirmed_dependencies(model, version, target)
 
 
+#: The sets of unconfirmed dependencies already reported by this process.
+_REPORTED: set[tuple[str, ...]] = set()
+
+
 def _warn_unconfirmed_dependencies(model: ObjectName, version: str, folder: Path) -> None:
     """Snowflake builds a version's warehouse environment from its conda channel and refuses the
     version when it cannot: the emulator cannot know the channel, so it says what its dated list
     cannot confirm, for the user to check before the live run."""
     listed = conda_channel.channel()
     missing = listed.unconfirmed(conda_channel.warehouse_dependencies(folder))
-    if missing:
+    if missing and tuple(missing) in _REPORTED:  # said once: every version of the lab asks the same
+        logger.debug("model %s version %s asks for the same unconfirmed packages", model.fqn, version)
+    elif missing:
+        _REPORTED.add(tuple(missing))
         packages = ", ".join(sorted({f"'{re.split(r'[<>=!~ ]', m.split('::')[-1])[0]}'" for m in missing}))
         logger.warning(
             "model %s version %s asks Snowflake's conda channel for %s, which the emulator's list (checked %s) "

@@ -1,4 +1,5 @@
-"""Quiet libraries for command-line runs: their log lines and developer warnings only with ``--verbose``.
+"""Quiet libraries for command-line runs: their log lines and developer warnings only with ``--verbose``,
+their progress bars only on a terminal (tqdm's own ``TQDM_DISABLE``, which a user's setting overrides).
 
 MLflow configures its own loggers when imported, at the level in ``MLFLOW_LOGGING_LEVEL``, so the
 level is set through that variable (which child processes, such as the UI server, inherit too);
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
 
 #: Loggers of the libraries underneath the kit.
@@ -30,6 +32,8 @@ def quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")  # a level the user chose wins
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(level)
+    if not sys.stdout.isatty():  # libraries' tqdm bars (snowflake-ml's "Logging model") on a terminal only
+        os.environ.setdefault("TQDM_DISABLE", "1")
     for category in _WARNING_CATEGORIES:
         warnings.filterwarnings("default" if verbose else "ignore", category=category)
 

@@ -162,10 +162,12 @@ def test_training_set_plain_join_saved_and_recorded(backend: mlops_kit.Backend, 
     assert ts.row_count == 3
     assert ts.feature_columns == ("N_ORDERS", "TOTAL")
     assert ts.feature_views == (FeatureViewRef(f"F_{unique}", "v1"),)
-    rows = ts.data.sort_values("CUSTOMER_ID").reset_index(drop=True)
+    rows = ts.to_pandas().sort_values("CUSTOMER_ID").reset_index(drop=True)  # the documented way to the rows
+    assert list(rows.columns) == ["CUSTOMER_ID", "LABEL", "N_ORDERS", "TOTAL"]
     assert rows["TOTAL"].tolist()[:2] == [70.0, 5.0]
     assert pd.isna(rows.loc[2, "TOTAL"])  # a spine row without features keeps its place with nulls
     again = fs.get_training_set(f"FEATURE_STORE.TRAIN_{unique}")
+    assert len(again.to_pandas()) == 3
     assert again.feature_views == ts.feature_views
     assert again.label_cols == ("LABEL",)
     assert again.row_count == 3

@@ -137,3 +137,21 @@ def test_the_account_outlives_the_process_and_serves_one_at_a_time(tmp_path: Pat
     listed = _kit(tmp_path, "models", "list", "KEPT", "--backend", "snowflake-emulator")
     assert listed.returncode == 0, listed.stderr
     assert "V1" in listed.stdout and "made earlier" in listed.stdout
+
+
+def test_unconfirmed_conda_packages_are_said_once_per_set(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Every version of the lab asks the same packages: one warning, not one per version."""
+    from mlops_kit.adapters.snowflake_emulator import models
+    from mlops_kit.adapters.snowflake_emulator.statements import ObjectName
+
+    (tmp_path / "env").mkdir()
+    (tmp_path / "MANIFEST.yml").write_text("runtimes:\n  cpu:\n    dependencies:\n      conda: env/conda.yml\n")
+    (tmp_path / "env" / "conda.yml").write_text(
+        f"dependencies:\n  - conda-forge::no-such-package-{tmp_path.name}==1.0\n"
+    )
+    model = ObjectName("DB", "S", "M")
+    with caplog.at_level("WARNING", logger="mlops_kit.snowflake_emulator"):
+        for version in ("V1", "V2"):
+            models._warn_unconfirmed_dependencies(model, version, tmp_path)
+    said = [r.getMessage() for r in caplog.records if "cannot confirm" in r.getMessage()]
+    assert len(said) == 1 and "version V1" in said[0]

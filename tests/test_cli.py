@@ -495,16 +495,22 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts the server's processes through /proc")
-def test_ui_starts_one_worker_and_prints_the_url(lab: tuple[Path, str], tmp_path: Path) -> None:
+def _start_ui(home: Path, folder: Path) -> tuple[int, subprocess.Popen[str]]:
+    """``mlops-kit ui`` on ``home`` on a free port: (the port, the process, its stdout a pipe)."""
     port = _free_port()
     server = subprocess.Popen(
-        [str(SCRIPT), "ui", "--port", str(port)], env=_environment(lab[0]), cwd=tmp_path,
+        [str(SCRIPT), "ui", "--port", str(port)], env=_environment(home), cwd=folder,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    assert server.stdout is not None
+    return port, server
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="counts the server's processes through /proc")
+def test_ui_starts_one_worker_and_prints_the_url(lab: tuple[Path, str], tmp_path: Path) -> None:
+    port, server = _start_ui(lab[0], tmp_path)
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline()  # blocks until the server answers (or the command fails)
+        line = server.stdout.readline()  # type: ignore[union-attr]  # blocks until the server answers (or the command fails)
         page = re.escape("/#/experiments?workflowType=machine_learning")  # the Model training view
         assert re.fullmatch(
             rf"MLflow UI ready in \d+s: http://127\.0\.0\.1:{port}{page}  \(Ctrl-C stops it\)\n", line
@@ -544,14 +550,9 @@ def test_every_way_into_the_ui_opens_the_runs_of_the_model_training_view(lab: tu
     a user's own choice of GenAI is kept."""
     from playwright.sync_api import sync_playwright
 
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(SCRIPT), "ui", "--port", str(port)], env=_environment(lab[0]), cwd=tmp_path,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    port, server = _start_ui(lab[0], tmp_path)
     try:
-        assert server.stdout is not None
-        printed = server.stdout.readline().split(": ", 1)[1].split()[0]
+        printed = server.stdout.readline().split(": ", 1)[1].split()[0]  # type: ignore[union-attr]
         bare = f"http://127.0.0.1:{port}/"
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=_chromium(), args=_CHROMIUM_ARGS)

@@ -707,14 +707,20 @@ def fingerprint(model: Any, sample_input: pd.DataFrame) -> str:
     their types. joblib's hash (scikit-learn's own dependency) reads arrays by content and strings by
     value; it is taken of a copy made through pickle, which lays every array out the same way (a
     fitted ``coef_`` is a strided view, its unpickled copy is not), so the same model hashes the
-    same in the process that fitted it and in the MLflow worker that received it."""
+    same in the process that fitted it and in the MLflow worker that received it. A class joblib
+    cannot pickle by reference (one defined in the user's script) is hashed as cloudpickle writes it."""
+    import hashlib
     import pickle
 
     import cloudpickle
     import joblib
 
     columns = [[str(c), str(t)] for c, t in sample_input.dtypes.items()]
-    return str(joblib.hash([pickle.loads(cloudpickle.dumps(model)), columns], hash_name="sha1"))
+    copy = pickle.loads(cloudpickle.dumps(model))
+    try:
+        return str(joblib.hash([copy, columns], hash_name="sha1"))
+    except pickle.PicklingError:
+        return hashlib.sha1(cloudpickle.dumps([copy, columns])).hexdigest()
 
 
 def _kit_name(mv: VersionRecord) -> str:

@@ -2,9 +2,10 @@
 
 Both DuckDB-based backends run Snowflake SQL on DuckDB: ``local`` directly, ``snowflake-emulator``
 through fakesnow. Where a query names a column or table that is not there, Snowflake answers
-``SQL compilation error: error line L at position P`` / ``invalid identifier 'X'`` (error 000904,
-https://docs.snowflake.com/en/user-guide/ui-snowsight-query#troubleshooting-errors), whatever the
-engine underneath says.
+``SQL compilation error: error line L at position P`` / ``invalid identifier 'X'``, with the unquoted
+name upper case as Snowflake reads it (https://docs.snowflake.com/en/sql-reference/identifiers-syntax).
+The wording is Snowflake's as users quote it (e.g. https://sambobb.com/posts/snowflake-identifiers);
+the error number 000904 / SQLSTATE 42000 is the connector's for it, not confirmed here on a live account.
 """
 
 from __future__ import annotations

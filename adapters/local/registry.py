@@ -70,6 +70,7 @@ from mlops_kit.adapters.local.mlflow_worker import Session, operation
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
 from mlops_kit.errors import AlreadyExistsError, NotFoundError
+from mlops_kit.packages import model_libraries, pinned
 from mlops_kit.processes import ProcessOwner
 from mlops_kit.registry import PREDICT_FUNCTIONS, Registration, Registry
 from mlops_kit.types import Model, ModelVersion
@@ -417,7 +418,7 @@ class _Writes:
                     mlflow_model=meta,
                     signature=signature,
                     input_example=sample_input.head(5),
-                    pip_requirements=_requirements(flavor),
+                    pip_requirements=_requirements(model),
                     **_serialization(flavor, model),
                 )
             self.client.log_model_artifacts(logged.model_id, str(target))
@@ -825,16 +826,9 @@ def _without_requirement_check() -> Iterator[None]:
         environment.warn_dependency_requirement_mismatches = original
 
 
-def _requirements(flavor: str) -> list[str]:
-    from importlib.metadata import PackageNotFoundError, version
-
+def _requirements(model: Any) -> list[str]:
+    """What ``requirements.txt`` pins: MLflow and what loading any model needs, then the model's own
+    libraries (a pipeline's included) at the versions that trained it."""
     packages = ["mlflow", "scikit-learn", "numpy", "pandas", "cloudpickle"]
-    if flavor == "xgboost":
-        packages.append("xgboost")
-    pins = []
-    for package in packages:
-        try:
-            pins.append(f"{package}=={version(package)}")
-        except PackageNotFoundError:
-            continue
-    return pins
+    packages += [library for library in model_libraries(model) if library not in packages]
+    return pinned(packages)

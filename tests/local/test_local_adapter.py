@@ -75,6 +75,32 @@ def test_writes_go_to_the_worker_process_and_mlflow_stays_out_of_this_one(tmp_pa
     assert result.stdout.strip() == "[0, 0, 1, 1] {}"
 
 
+def test_a_model_records_its_libraries_at_the_versions_that_trained_it(tmp_path: Path) -> None:
+    """MLflow's requirements.txt pins what loading the model needs: an XGBoost step inside a
+    scikit-learn pipeline, and XGBoost's CPU-only build (installed as the distribution ``xgboost-cpu``),
+    both as ``xgboost`` at the installed version."""
+    import mlflow.artifacts
+    import xgboost
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    backend = mlops_kit.connect("local", home=tmp_path)
+    features = pd.DataFrame({"A": np.linspace(0, 1, 40), "B": np.linspace(1, 0, 40)})
+    labels = (features.A > 0.5).astype(int)
+    backend.registry.log_model("BOOSTED", "V1", xgboost.XGBClassifier(n_estimators=3).fit(features, labels),
+                               sample_input=features.head())  # fmt: skip
+    piped = make_pipeline(StandardScaler(), xgboost.XGBClassifier(n_estimators=3)).fit(features, labels)
+    backend.registry.log_model("PIPED", "V1", piped, sample_input=features.head())
+    store = backend.registry.client.tracking_uri  # type: ignore[attr-defined]
+    for name in ("BOOSTED", "PIPED"):
+        uri = f"models:/{name}@kit-V1"
+        folder = mlflow.artifacts.download_artifacts(uri, dst_path=str(tmp_path / name), tracking_uri=store)
+        pins = (Path(folder) / "requirements.txt").read_text().split()
+        assert f"xgboost=={xgboost.__version__}" in pins, (name, pins)
+        assert any(p.startswith("scikit-learn==") for p in pins), (name, pins)
+    backend.close()
+
+
 def test_an_unchanged_model_registered_again_keeps_its_mlflow_version_number(tmp_path: Path) -> None:
     """MLflow never reuses a number: an overwrite that made a new MLflow version would turn the
     kit's V1 into "Version 3" and break ``models:/NAME/1``. Only a changed model gets a new number."""

@@ -155,3 +155,30 @@ def test_unconfirmed_conda_packages_are_said_once_per_set(tmp_path: Path, caplog
             models._warn_unconfirmed_dependencies(model, version, tmp_path)
     said = [r.getMessage() for r in caplog.records if "cannot confirm" in r.getMessage()]
     assert len(said) == 1 and "version V1" in said[0]
+
+
+def test_a_model_records_its_libraries_at_the_versions_that_trained_it(tmp_path: Path) -> None:
+    """Snowflake builds the warehouse runtime from the version's conda dependencies: an XGBoost step
+    inside a scikit-learn pipeline, and XGBoost's CPU-only build (the distribution ``xgboost-cpu``, which
+    snowflake-ml cannot find by the name ``xgboost``), must both arrive as ``xgboost`` at the trained version."""
+    import xgboost
+    import yaml
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(3)
+    features = pd.DataFrame({"A": rng.normal(size=60), "B": rng.normal(size=60)})
+    model = make_pipeline(StandardScaler(), xgboost.XGBClassifier(n_estimators=3)).fit(features, features.A > 0)
+    backend = connect_snowflake_emulator(home=tmp_path)
+    try:
+        backend.registry.log_model("PIPED", "v1", model, sample_input=features.head())
+    finally:
+        backend.close()
+    conda_files = [p for p in tmp_path.rglob("conda.yml") if "PIPED" in str(p).upper()]
+    assert conda_files
+    major, minor = xgboost.__version__.split(".")[:2]
+    # pinned, or relaxed (relax_version) to the trained minor release and the later ones of its major
+    trained = {f"xgboost=={xgboost.__version__}", f"xgboost<{int(major) + 1},>={major}.{minor}"}
+    for conda_file in conda_files:
+        dependencies = [d for d in yaml.safe_load(conda_file.read_text())["dependencies"] if isinstance(d, str)]
+        assert trained & {d.split("::")[-1] for d in dependencies}, dependencies

@@ -1,10 +1,11 @@
 """The versions of the libraries a registered model records, so that whoever loads or serves it
 installs what trained it (MLflow's ``requirements.txt``, Snowflake's conda dependencies).
 
-A library may be installed under another distribution name than the one a model asks for: XGBoost's
-CPU-only build is the distribution ``xgboost-cpu`` and installs the module ``xgboost``. The model still
-asks for ``xgboost`` at that version, which both MLflow and Snowflake resolve; ``importlib.metadata``
-alone would find no ``xgboost`` and record it unpinned (snowflake-ml-python) or not at all.
+A model is recorded with the libraries of every class in it: an XGBoost step inside a scikit-learn
+pipeline needs xgboost as much as scikit-learn, though snowflake-ml's scikit-learn handler and MLflow's
+sklearn flavour would record only the latter. A library may be installed under another distribution
+name than the one a model asks for (a user's ``xgboost-cpu`` installs the module ``xgboost``): the model
+still asks for ``xgboost`` at that version, which ``importlib.metadata`` alone would not find.
 """
 
 from __future__ import annotations

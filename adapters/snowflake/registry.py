@@ -5,8 +5,8 @@ its record table (``<registry schema>.MLOPS_KIT_VERSION_LINEAGE``: models logged
 sample carry no native Snowflake lineage edges to read back). This file maps each primitive onto
 snowflake-ml. Models are logged for the ``WAREHOUSE`` platform with conda packages from Snowflake's
 channel: the model's own libraries pinned to the versions that trained it (``mlops_kit/packages.py``:
-a pipeline's xgboost step included, and xgboost found when its CPU-only build ``xgboost-cpu`` is what is
-installed), then what snowflake-ml infers, with ``relax_version`` so a local patch release need not
+a pipeline's xgboost step included, which snowflake-ml's scikit-learn handler would leave out), then
+what snowflake-ml infers, with ``relax_version`` so a local patch release need not
 exist there.
 
 Snowflake cannot hide a version while it is registered, nor swap two: an overwrite drops the old

@@ -76,9 +76,8 @@ def test_writes_go_to_the_worker_process_and_mlflow_stays_out_of_this_one(tmp_pa
 
 
 def test_a_model_records_its_libraries_at_the_versions_that_trained_it(tmp_path: Path) -> None:
-    """MLflow's requirements.txt pins what loading the model needs: an XGBoost step inside a
-    scikit-learn pipeline, and XGBoost's CPU-only build (installed as the distribution ``xgboost-cpu``),
-    both as ``xgboost`` at the installed version."""
+    """MLflow's requirements.txt pins what loading the model needs: for an XGBoost model and for an
+    XGBoost step inside a scikit-learn pipeline (the sklearn flavour), ``xgboost`` at the installed version."""
     import mlflow.artifacts
     import xgboost
     from sklearn.pipeline import make_pipeline
@@ -145,3 +144,27 @@ def test_an_unchanged_model_registered_again_keeps_its_mlflow_version_number(tmp
 
     loaded = mlflow.pyfunc.load_model(f"models:/NUMBERED/{new_number}")
     assert loaded.predict(features).tolist() == changed.predict(features).tolist()
+
+
+@pytest.mark.parametrize(
+    ("uri", "message"),
+    [
+        ("sqlite:////{tmp}/no/such/folder/x.db", r"the folder .*no/such/folder does not exist"),
+        ("sqlite:///:memory:", "in-memory SQLite database: it keeps nothing"),
+        ("sqlite:////{tmp}", "names the folder"),
+        ("foo://somewhere", r"MLFLOW_TRACKING_URI='foo://somewhere': the local backend keeps MLflow in a database"),
+        ("databricks", "the local backend keeps MLflow in a database"),
+        ("http://127.0.0.1:9", r"'http://127.0.0.1:9': no MLflow tracking server answers there \(.*refused"),
+    ],
+)
+def test_a_tracking_uri_the_local_backend_cannot_use_is_refused_before_anything_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uri: str, message: str
+) -> None:
+    """Issue 17: MLflow creates a missing folder, so a typo in MLFLOW_TRACKING_URI put the lab's runs
+    where nobody looks; an unknown scheme failed after minutes with MLflow's traceback in the message."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri.format(tmp=str(tmp_path).lstrip("/")))
+    home = tmp_path / "home"
+    with pytest.raises(mlops_kit.InvalidInputError, match=message):
+        mlops_kit.connect("local", home=home)
+    assert not (tmp_path / "no").exists()
+    assert not (home / "mlflow.db").exists() and not (home / "mlartifacts").exists()

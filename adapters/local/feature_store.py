@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit import clock, names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
+from mlops_kit.adapters.local.frames import frame
 from mlops_kit.adapters.local.sql import quote, to_duckdb
 from mlops_kit.adapters.local.warehouse import _object_type
 from mlops_kit.errors import NotFoundError
@@ -116,7 +117,7 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
 
     def _read_rows(self, view: FeatureView) -> pd.DataFrame:
         with self._explaining_missing_objects([view]), self._connection() as con:
-            return con.execute(f"SELECT * FROM {self._object(view)}").df()
+            return frame(con, f"SELECT * FROM {self._object(view)}")
 
     # Training sets.
 
@@ -137,10 +138,10 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
         # one connection for the whole call: opening one costs ~20 ms
         with self._explaining_missing_objects([p.view for p in plan.views]), self._transaction() as con:
             if plan.target is None:
-                return con.execute(sql).df()
+                return frame(con, sql)
             table = f"{quote(plan.target.schema)}.{quote(plan.target.table)}"
             con.execute(f"CREATE {'OR REPLACE ' if plan.replace else ''}TABLE {table} AS {sql}")
-            return con.execute(f"SELECT * FROM {table}").df()
+            return frame(con, f"SELECT * FROM {table}")
 
     # Internals.
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit import names
 from mlops_kit.adapters.duckdb_messages import missing_reference
 from mlops_kit.adapters.local.errors import LocalErrorKinds
+from mlops_kit.adapters.local.frames import frame
 from mlops_kit.adapters.local.locks import (
     Busy,
     duckdb_advice,
@@ -133,7 +134,7 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
     def _query(self, statement: str) -> pd.DataFrame:
         prepared = self._prepare(statement)
         with self.connection() as con, self._model_functions(con, prepared.calls):
-            return _run(con, prepared).df()
+            return _rows(con, prepared)
 
     def _execute(self, statement: str) -> None:
         prepared = self._prepare(statement)
@@ -375,12 +376,25 @@ class _Prepared:
         return to_duckdb(self.snowflake_sql, self.calls, name_columns=False)
 
 
+def _rows(con: duckdb.DuckDBPyConnection, prepared: _Prepared) -> pd.DataFrame:
+    """The rows of the prepared statement, as Snowflake's would be (``frames.frame``)."""
+    with _said_as_snowflake_says(con, prepared):
+        return frame(con, prepared.sql)
+
+
 def _run(con: duckdb.DuckDBPyConnection, prepared: _Prepared, prefix: str = "") -> duckdb.DuckDBPyConnection:
-    """Run ``prefix`` + the prepared statement; a reference to nothing is said as Snowflake says it."""
+    """Run ``prefix`` + the prepared statement."""
+    with _said_as_snowflake_says(con, prepared):
+        return con.execute(prefix + prepared.sql)
+
+
+@contextlib.contextmanager
+def _said_as_snowflake_says(con: duckdb.DuckDBPyConnection, prepared: _Prepared) -> Iterator[None]:
+    """A reference to nothing said as Snowflake says it; a model function's own kit error unwrapped."""
     import duckdb
 
     try:
-        return con.execute(prefix + prepared.sql)
+        yield
     except duckdb.BinderException as exc:
         missing = missing_reference(_binder_message(con, prepared, exc))
         if missing is None:

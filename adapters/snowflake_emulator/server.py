@@ -44,6 +44,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlops_kit.adapters.duckdb_messages import INVALID_IDENTIFIER_ERRNO, INVALID_IDENTIFIER_SQLSTATE, missing_reference
+from mlops_kit.adapters.snowflake_emulator import sums
 from mlops_kit.adapters.snowflake_emulator.scripting import Script, is_block
 from mlops_kit.adapters.snowflake_emulator.statements import (
     FileTransfer,
@@ -59,6 +60,28 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
 
 # ``fakesnow.server`` is also a function of the fakesnow package until the module is imported.
 fakesnow_server = importlib.import_module("fakesnow.server")
+
+
+def _to_sf(table: pa.Table, rowtype: list[Any]) -> pa.Table:
+    """fakesnow's conversion of a result to what the connector reads, with whole numbers sent as
+    integers. Snowflake types ``SUM`` of whole numbers, ``COUNT_IF`` as a sum and ``CAST(x AS NUMBER)``
+    ``NUMBER(38,0)``, and the connector reads a scale-0 ``FIXED`` column as int (int64 in pandas, float64
+    where there are NULLs: https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-pandas).
+    DuckDB types them ``HUGEINT`` / ``DECIMAL(p,0)``, which fakesnow sends as decimal128, read as Decimal
+    or float64 (fakesnow issue #199). Values beyond 64 bits stay decimal."""
+    columns = list(table.columns)
+    for index, column in enumerate(columns):
+        if pa.types.is_decimal(column.type) and column.type.scale == 0:
+            with contextlib.suppress(pa.ArrowInvalid):  # a value beyond int64 (safe cast)
+                columns[index] = column.cast(pa.int64())
+    if all(new is old for new, old in zip(columns, table.columns, strict=True)):
+        return to_sf(table, rowtype)
+    return to_sf(pa.Table.from_arrays(columns, names=table.column_names), rowtype)
+
+
+# fakesnow's query handler converts every result with the ``to_sf`` it imported.
+fakesnow_server.to_sf = _to_sf
+sums.install()
 
 if TYPE_CHECKING:
     from fakesnow.conn import FakeSnowflakeConnection
@@ -401,7 +424,7 @@ class EmulatorServer:
             sqlglot.parse_one(typed_empty, read="duckdb"),
         )
         result: dict[str, Any] = (
-            {"queryResultFormat": "arrow", "rowsetBase64": _base64(to_ipc(to_sf(table, rowtype)))}
+            {"queryResultFormat": "arrow", "rowsetBase64": _base64(to_ipc(_to_sf(table, rowtype)))}
             if table.num_rows
             else {"queryResultFormat": "arrow", "rowsetBase64": ""}
         )

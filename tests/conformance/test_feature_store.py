@@ -177,6 +177,22 @@ def test_training_set_plain_join_saved_and_recorded(backend: mlops_kit.Backend, 
         fs.get_training_set(f"FEATURE_STORE.TRAIN_{unique}")
 
 
+def test_a_count_feature_is_an_integer(backend: mlops_kit.Backend, unique: str, orders_table: str) -> None:
+    """A count written as SUM(CASE … THEN 1 ELSE 0 END) is NUMBER(38,0) on Snowflake: an integer in the
+    view's rows and the training set's, so a model's signature reads it as one."""
+    fs = backend.feature_store
+    fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])
+    query = (
+        f"SELECT CUSTOMER_ID, SUM(CASE WHEN AMOUNT > 15 THEN 1 ELSE 0 END) AS BIG_ORDERS FROM {orders_table} GROUP BY 1"
+    )
+    view = fs.register_feature_view(f"F_{unique}", "v1", [f"CUST_{unique}"], query)
+    read = fs.read_feature_view(f"F_{unique}", "v1").sort_values("CUSTOMER_ID")
+    assert pd.api.types.is_integer_dtype(read["BIG_ORDERS"].dtype) and read["BIG_ORDERS"].tolist() == [2, 0]
+    spine = "SELECT 'C1' AS CUSTOMER_ID, 1 AS LABEL UNION ALL SELECT 'C2', 0"
+    rows = fs.generate_training_set(spine, [view], label_cols=["LABEL"]).to_pandas()
+    assert pd.api.types.is_integer_dtype(rows["BIG_ORDERS"].dtype), rows.dtypes.to_dict()
+
+
 def test_training_set_is_point_in_time_correct(backend: mlops_kit.Backend, unique: str, orders_table: str) -> None:
     fs = backend.feature_store
     fs.register_entity(f"CUST_{unique}", ["CUSTOMER_ID"])

@@ -34,6 +34,22 @@ def test_write_query_and_read_back(backend: mlops_kit.Backend, unique: str) -> N
     assert sorted(back["AMOUNT"]) == [5.5, 7.0, 10.0, 30.0]
 
 
+def test_whole_numbers_are_integers_and_float_where_null(backend: mlops_kit.Backend, unique: str) -> None:
+    """Snowflake's NUMBER(p,0) reaches pandas as integers, as float64 where the column holds a NULL
+    (docs.snowflake.com/en/developer-guide/python-connector/python-connector-pandas); DuckDB's SUM is HUGEINT."""
+    table = f"PREP_DATA.ORDERS_{unique}"
+    backend.warehouse.write_table(table, _orders())
+    rows = backend.warehouse.query(
+        "SELECT CUSTOMER_ID, COUNT(*) AS ORDERS, SUM(CASE WHEN STATUS = 'FULFILLED' THEN 1 ELSE 0 END) AS FULFILLED, "
+        "CAST(SUM(AMOUNT) AS NUMBER) AS ROUNDED, MAX(CASE WHEN STATUS = 'RETURNED' THEN 1 END) AS RETURNED "
+        f"FROM {table} GROUP BY CUSTOMER_ID ORDER BY CUSTOMER_ID"
+    )
+    for column in ("ORDERS", "FULFILLED", "ROUNDED"):
+        assert pd.api.types.is_integer_dtype(rows[column].dtype), (column, rows.dtypes.to_dict())
+    assert rows["FULFILLED"].tolist() == [1, 1, 0]
+    assert rows["RETURNED"].dtype == "float64" and rows["RETURNED"].isna().tolist() == [False, True, True]
+
+
 def test_snowflake_dialect_runs_with_the_same_rows(backend: mlops_kit.Backend, unique: str) -> None:
     table = f"PREP_DATA.ORDERS_{unique}"
     backend.warehouse.write_table(table, _orders())

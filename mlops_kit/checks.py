@@ -175,6 +175,29 @@ def existing_file(value: object, argument: str) -> Path:
     return path
 
 
+def artifact_source(value: object, argument: str) -> Path:
+    """A file, or a folder with files, to copy into a run's artifacts, resolved. Copying follows links, so
+    a folder may hold none that leads outside it (a link to ``/etc/ssl`` would copy all of it into the
+    run, for anyone who reads the run to see); links between its own files are fine.
+
+    Raises:
+        InvalidInputError: it does not exist, is a folder with no files, or holds a link out of itself.
+    """
+    path = existing_file(value, argument).resolve()
+    if not path.is_dir():
+        return path
+    if not any(p.is_file() for p in path.rglob("*")):
+        raise InvalidInputError(f"{argument} {str(path)!r} is a folder with no files: there is nothing to log")
+    for inside in sorted(path.rglob("*")):
+        if inside.is_symlink() and not inside.resolve().is_relative_to(path):
+            raise InvalidInputError(
+                f"{argument} {str(path)!r} holds a link that leads outside it, {str(inside.relative_to(path))!r} -> "
+                f"{str(inside.resolve())!r}: its target would be copied into the run's artifacts. Remove the link, "
+                "or copy what it points to into the folder"
+            )
+    return path
+
+
 #: The longest param or metric name on every backend (MLflow's limit).
 MAX_KEY_LENGTH = 250
 #: MLflow's rule for param and metric names (``mlflow.utils.validation``, on POSIX): letters, digits,

@@ -215,9 +215,20 @@ class Registry(Boundary, abc.ABC):
         self._records.delete(target.model, target.version)
 
     def delete_model(self, model_name: str) -> None:
-        """Delete a model with all its versions. Raises NotFoundError."""
+        """Delete a model with all its versions and their lineage records. A delete that a killed
+        process left half done (the model gone, its records not yet) is finished.
+
+        Raises:
+            NotFoundError: no such model, and nothing of one is left.
+        """
         name = names.identifier(model_name, "model_name")
-        self._list_versions_of(name)  # NotFoundError for a model that does not exist
+        try:
+            self._list_versions_of(name)
+        except NotFoundError:
+            if not self._records.read(name):
+                raise
+            self._records.delete(name)  # the model went first (_delete_model_and_records): finish the delete
+            return
         self._delete_model_and_records(name)
 
     def _delete_model_and_records(self, name: str) -> None:
@@ -450,6 +461,38 @@ def _sample_input(value: object) -> pd.DataFrame:
     return sample
 
 
+def _check_output(method: str, function: str, output: Any, rows: int) -> None:
+    """What a model function returned for the sample: one prediction per row (``predict``: shape
+    ``(rows,)`` or ``(rows, 1)``; the kit registers single-output models, as its SQL calls read one
+    value, ``output_feature_0``) or one row of class probabilities per row (``predict_proba``: shape
+    ``(rows, classes)``, two classes at least), and not only NaN."""
+    import numpy as np
+
+    wanted = f"({rows},)" if function == "predict" else f"({rows}, number of classes)"
+    try:
+        values = None if output is None else np.asarray(output)
+    except Exception:  # noqa: BLE001 - whatever the user's model returned
+        values = None
+    if values is None or values.ndim == 0:
+        raise InvalidInputError(
+            f"model {method} returned {checks.shown(output)} for the {rows} rows of sample_input: "
+            f"it must return an array of shape {wanted}"
+        )
+    if function == "predict" and values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    well_shaped = values.ndim == 1 if function == "predict" else values.ndim == 2 and values.shape[1] >= 2
+    if not well_shaped or len(values) != rows:
+        single = "; the kit registers models with one output per row" if function == "predict" else ""
+        raise InvalidInputError(
+            f"model {method} returned an array of shape {values.shape} for the {rows} rows of sample_input: "
+            f"it must have shape {wanted}{single}"
+        )
+    if values.dtype.kind in "fc" and np.isnan(values).all():
+        raise InvalidInputError(
+            f"model {method} returned only NaN for the {rows} rows of sample_input: is it fitted, on these columns?"
+        )
+
+
 def _check_model(model: Any, sample: pd.DataFrame) -> None:
     """A model the registry can store and run: it has ``predict``, pickles, and predicts ``sample``
     whose columns are the ones it was fitted on (when it records them, as scikit-learn and XGBoost
@@ -465,13 +508,18 @@ def _check_model(model: Any, sample: pd.DataFrame) -> None:
             f"sample_input has the columns {list(sample.columns)} but the model was fitted on "
             f"{[str(c) for c in fitted_on]}: pass rows with the model's feature columns, in that order"
         )
-    try:
-        model.predict(sample)
-    except Exception as exc:  # noqa: BLE001 - the user's model: any failure means it cannot be registered
-        raise InvalidInputError(
-            f"model {kind} could not predict sample_input ({type(exc).__name__}: {first_line(exc)}): "
-            "is it fitted, on these columns?"
-        ) from exc
+    for function in PREDICT_FUNCTIONS:
+        method = getattr(model, function, None)
+        if not callable(method):
+            continue
+        try:
+            output = method(sample)
+        except Exception as exc:  # noqa: BLE001 - the user's model: any failure means it cannot be registered
+            raise InvalidInputError(
+                f"model {kind} could not {function} sample_input ({type(exc).__name__}: {first_line(exc)}): "
+                "is it fitted, on these columns?"
+            ) from exc
+        _check_output(f"{kind}.{function}", function, output, len(sample))
     try:
         import cloudpickle as pickler
     except ImportError:  # pragma: no cover - both backends' libraries bring cloudpickle

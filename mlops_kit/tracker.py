@@ -347,13 +347,11 @@ class Tracker(Boundary, abc.ABC):
         ``artifact_path`` when given).
 
         Raises:
-            InvalidInputError: no active run, the path does not exist or is a folder with no files,
-                or ``artifact_path`` is not a clean relative path.
+            InvalidInputError: no active run, the path does not exist or is a folder with no files or
+                with a link that leads outside it, or ``artifact_path`` is not a clean relative path.
         """
         ref = self._require_active()
-        path = checks.existing_file(local_path, "local_path").resolve()
-        if path.is_dir() and not any(p.is_file() for p in path.rglob("*")):
-            raise InvalidInputError(f"local_path {str(path)!r} is a folder with no files: there is nothing to log")
+        path = checks.artifact_source(local_path, "local_path")
         where = None if artifact_path is None else checks.relative_path(artifact_path, "artifact_path")
         with self._boundary(f"could not log {path.name} to run {ref.name}"):
             self._log_artifact(ref, path, where)

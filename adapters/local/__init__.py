@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from mlops_kit.adapters.local.feature_store import LocalFeatureStore
-from mlops_kit.adapters.local.home import LocalPaths, create_private_folder, resolve_home
+from mlops_kit.adapters.local.home import LocalPaths, check_user_stores, create_private_folder, resolve_home
 from mlops_kit.adapters.local.locks import HomeLock
 from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE, MlflowConnection
 from mlops_kit.adapters.local.registry import LocalRegistry
@@ -34,6 +34,7 @@ def connect_local(
     ``$MLOPS_KIT_LOCK_TIMEOUT``, else 60) before raising ``StoreLockedError``.
     """
     paths = LocalPaths(resolve_home(home), database.upper())
+    check_user_stores(paths)
     if paths.keeps_artifacts_in_home:  # before MLflow creates it as the umask says
         create_private_folder(paths.artifact_root, "the MLflow artifact folder")
     mlflow = MlflowConnection(paths)

@@ -48,6 +48,83 @@ def resolve_home(home: str | Path | None = None) -> Path:
 #: URI schemes of database stores: they have no artifact root of their own, so MLflow would put
 #: the artifacts of an experiment created without a location into ``./mlruns`` of the working folder.
 _DATABASE_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
+#: URI schemes of MLflow tracking servers.
+_SERVER_SCHEMES = ("http", "https")
+
+
+def _scheme(uri: str) -> str:
+    """``postgresql`` of ``postgresql+psycopg2://…``; empty for a plain path."""
+    return uri.split(":", 1)[0].split("+", 1)[0].lower() if "://" in uri else ""
+
+
+def check_user_stores(paths: LocalPaths) -> None:
+    """The user's own ``MLFLOW_TRACKING_URI`` / ``MLFLOW_REGISTRY_URI``, checked before anything is
+    written: a store the local backend works with (a database, or a tracking server), and for SQLite a
+    file in a folder that exists. MLflow would create missing folders, so a typo in the path would put
+    the lab's runs and models somewhere nobody looks.
+
+    Raises:
+        InvalidInputError: naming the variable, its value and what to do.
+    """
+    for variable, uri in (("MLFLOW_TRACKING_URI", paths.user_tracking_uri),
+                          ("MLFLOW_REGISTRY_URI", paths.user_registry_uri)):  # fmt: skip
+        if uri is None:
+            continue
+        if _scheme(uri) not in _DATABASE_SCHEMES + _SERVER_SCHEMES:
+            raise InvalidInputError(
+                f"{variable}={uri!r}: the local backend keeps MLflow in a database (sqlite:///PATH, postgresql://…, "
+                f"mysql://…, mssql://…) or on a tracking server (http://…, https://…); correct it, or unset "
+                f"{variable} to use the kit's own store in {paths.home}"
+            )
+        if _scheme(uri) == "sqlite":
+            _check_sqlite_file(variable, uri)
+        elif _scheme(uri) in _SERVER_SCHEMES:
+            _check_server_answers(variable, uri)
+
+
+#: Seconds a tracking server has to answer its health check when the kit connects.
+SERVER_CHECK_TIMEOUT = 10.0
+
+
+def _check_server_answers(variable: str, uri: str) -> None:
+    """A tracking server that answers ``GET /health`` (MLflow's own health check). MLflow retries an
+    unreachable server for minutes (``MLFLOW_HTTP_REQUEST_MAX_RETRIES``, with backoff) before failing
+    with its traceback; the kit asks once, with a timeout, and says what it found."""
+    import urllib.error
+    import urllib.request
+
+    health = uri.rstrip("/") + "/health"
+    try:
+        with urllib.request.urlopen(health, timeout=SERVER_CHECK_TIMEOUT):  # noqa: S310 - the user's own http(s) URI
+            return
+    except urllib.error.HTTPError:
+        return  # it answers (a proxy or an older server without /health): MLflow says the rest
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise InvalidInputError(
+            f"{variable}={uri!r}: no MLflow tracking server answers there ({reason}); start it "
+            f"(mlflow server --host HOST --port PORT), correct the address, or unset {variable} to use the kit's own store"
+        ) from None
+
+
+def _check_sqlite_file(variable: str, uri: str) -> None:
+    """``sqlite:///relative.db`` or ``sqlite:////absolute/path.db`` (SQLAlchemy's form)."""
+    rest = uri.split("://", 1)[1].split("?", 1)[0]
+    database = rest[1:] if rest.startswith("/") else rest
+    if database in ("", ":memory:"):
+        raise InvalidInputError(
+            f"{variable}={uri!r} is an in-memory SQLite database: it keeps nothing once the process ends; "
+            "name a file, sqlite:///PATH/mlflow.db"
+        )
+    path = Path(database).expanduser()
+    if path.is_dir():
+        raise InvalidInputError(
+            f"{variable}={uri!r} names the folder {path}: name a file in it, like {path / 'mlflow.db'}"
+        )
+    if not path.parent.is_dir():
+        raise InvalidInputError(
+            f"{variable}={uri!r}: the folder {path.parent} does not exist; create it, or correct the path"
+        )
 
 
 def _environment(name: str) -> str | None:
@@ -117,7 +194,7 @@ class LocalPaths:
     def keeps_artifacts_in_home(self) -> bool:
         """True on a database store (the kit's SQLite file or the user's own database), which has no
         artifact root of its own; False on a tracking server, which decides for itself."""
-        return self.tracking_uri.split(":", 1)[0].split("+", 1)[0].lower() in _DATABASE_SCHEMES
+        return _scheme(self.tracking_uri) in _DATABASE_SCHEMES
 
     def experiment_artifact_location(self, experiment: str) -> str | None:
         """Where an experiment the kit creates keeps its artifacts: ``mlartifacts/<EXPERIMENT>`` in

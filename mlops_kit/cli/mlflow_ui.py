@@ -31,11 +31,12 @@ READY_TIMEOUT_S = 180
 
 def serve(host: str, port: int, *, open_browser: bool = False, verbose: bool = False) -> int:
     """Run the UI until Ctrl-C; returns the server's exit code (0 after Ctrl-C)."""
-    from mlops_kit.adapters.local.home import LocalPaths, resolve_home
+    from mlops_kit.adapters.local.home import LocalPaths, check_user_stores, resolve_home
     from mlops_kit.adapters.local.mlflow_store import UI_START_PAGE
     from mlops_kit.connect import DEFAULT_DATABASE
 
     paths = LocalPaths(resolve_home(), DEFAULT_DATABASE)
+    check_user_stores(paths)
     _require_free_port(host, port)
     command = [
         sys.executable, "-m", "mlflow", "server",

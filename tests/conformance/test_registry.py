@@ -125,6 +125,26 @@ def test_delete_version_guards_the_default(backend: mlops_kit.Backend, unique: s
         registry.delete_model(name)
 
 
+def test_a_delete_killed_between_the_model_and_its_records_is_finished(
+    backend: mlops_kit.Backend,
+    unique: str,
+    data,  # noqa: ANN001
+    models,  # noqa: ANN001
+) -> None:
+    """The model goes first, then its lineage records: a process killed between the two (issue 17, a
+    kill during ``lab cleanup``) leaves records of a model that is gone, which the next delete removes."""
+    registry = backend.registry
+    features, _ = data
+    name = f"HALF_{unique}"
+    registry.log_model(name, "v1", models[0], sample_input=features.head(), metrics={"f1": 0.5})
+    registry._delete_model(name)  # type: ignore[attr-defined]  # where the kill stopped it
+    assert registry._records.read(name)  # type: ignore[attr-defined]
+    registry.delete_model(name)  # finishes it
+    assert registry._records.read(name) == {}  # type: ignore[attr-defined]
+    with pytest.raises(NotFoundError):
+        registry.delete_model(name)  # nothing of it is left
+
+
 def test_a_failed_registration_leaves_nothing(backend: mlops_kit.Backend, unique: str, data) -> None:  # noqa: ANN001
     features, labels = data
 
@@ -136,6 +156,34 @@ def test_a_failed_registration_leaves_nothing(backend: mlops_kit.Backend, unique
     with pytest.raises(InvalidInputError, match="model"):
         backend.registry.log_model(f"BROKEN_{unique}", "v1", broken, sample_input=features.head())
     assert all(m.name != f"BROKEN_{unique}" for m in backend.registry.list_models())
+
+
+@pytest.mark.parametrize(
+    ("function", "answer", "message"),
+    [
+        ("predict", lambda rows: np.zeros(len(rows) - 1), r"predict returned an array of shape \(4,\) for the 5 rows"),
+        ("predict", lambda rows: None, r"predict returned None for the 5 rows of sample_input"),
+        ("predict", lambda rows: np.full(len(rows), np.nan), "predict returned only NaN"),
+        ("predict", lambda rows: np.zeros((len(rows), 3)), r"shape \(5, 3\).*one output per row"),
+        ("predict_proba", lambda rows: np.zeros(len(rows)), r"predict_proba returned an array of shape \(5,\)"),
+    ],
+)
+def test_a_model_that_cannot_predict_is_refused(  # noqa: PLR0913
+    backend: mlops_kit.Backend,
+    unique: str,
+    data,  # noqa: ANN001
+    function: str,
+    answer: object,
+    message: str,
+) -> None:
+    """Registration runs each of the model's functions on sample_input and checks what comes back:
+    one value per row (predict), one row of class probabilities per row (predict_proba), not only NaN."""
+    features, labels = data
+    model = LogisticRegression().fit(features, labels)
+    setattr(model, function, answer)  # the instance's own function shadows the class's
+    with pytest.raises(InvalidInputError, match=message):
+        backend.registry.log_model(f"WRONG_{unique}", "v1", model, sample_input=features.head())
+    assert all(m.name != f"WRONG_{unique}" for m in backend.registry.list_models())
 
 
 def test_lineage_links_run_training_set_and_feature_views(

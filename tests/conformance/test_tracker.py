@@ -302,6 +302,27 @@ def test_bad_containers_are_rejected(backend: mlops_kit.Backend, unique: str) ->
     assert tracker.list_artifacts("containers") == []
 
 
+def test_a_folder_with_a_link_out_of_it_is_refused(backend: mlops_kit.Backend, unique: str, tmp_path: Path) -> None:
+    """Copying follows links: a link out of the folder would put its target (a secret, all of /etc/ssl)
+    into the run's artifacts. Refused, naming the link; a link between the folder's own files is kept."""
+    tracker = backend.tracker
+    tracker.set_experiment(f"exp_{unique}")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the run")
+    report = tmp_path / "report"
+    report.mkdir()
+    (report / "summary.txt").write_text("all good")
+    (report / "latest.txt").symlink_to(report / "summary.txt")
+    (report / "leak.txt").symlink_to(secret)
+    with tracker.start_run("linked"):
+        with pytest.raises(InvalidInputError, match=r"link that leads outside it, 'leak.txt' -> '.*secret.txt'"):
+            tracker.log_artifact(report)
+        (report / "leak.txt").unlink()
+        tracker.log_artifact(report)
+    files = {a.path.rsplit("/", 1)[-1] for a in tracker.list_artifacts("linked") if not a.is_dir}
+    assert files == {"latest.txt", "summary.txt"}
+
+
 def test_bad_artifacts_are_rejected(backend: mlops_kit.Backend, unique: str, tmp_path: Path) -> None:
     tracker = backend.tracker
     tracker.set_experiment(f"exp_{unique}")

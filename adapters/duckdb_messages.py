@@ -1,4 +1,5 @@
-"""DuckDB's messages about a reference that binds to nothing, in Snowflake's words.
+"""DuckDB's messages about a reference that binds to nothing, or a model method called with the
+wrong arguments, in Snowflake's words.
 
 Both DuckDB-based backends run Snowflake SQL on DuckDB: ``local`` directly, ``snowflake-emulator``
 through fakesnow. Where a query names a column or table that is not there, Snowflake answers
@@ -6,11 +7,15 @@ through fakesnow. Where a query names a column or table that is not there, Snowf
 name upper case as Snowflake reads it (https://docs.snowflake.com/en/sql-reference/identifiers-syntax).
 The wording is Snowflake's as users quote it (e.g. https://sambobb.com/posts/snowflake-identifiers);
 the error number 000904 / SQLSTATE 42000 is the connector's for it, not confirmed here on a live account.
+A model method (``M!PREDICT(…)``) called with a number of arguments it does not take is Snowflake's
+``Invalid argument types for function`` (001044, 42P13), with what the method takes added: DuckDB would
+name the kit's internal function.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _MISSING_COLUMN = (
@@ -23,6 +28,21 @@ _CANDIDATES = re.compile(r"Candidate (?:bindings|tables): [: ]*(?P<names>.+)")
 #: Snowflake's error number and SQLSTATE for an invalid identifier.
 INVALID_IDENTIFIER_ERRNO = 904
 INVALID_IDENTIFIER_SQLSTATE = "42000"
+
+
+#: Snowflake's error number and SQLSTATE for a function called with arguments it does not take.
+INVALID_ARGUMENTS_ERRNO = 1044
+INVALID_ARGUMENTS_SQLSTATE = "42P13"
+
+
+def model_arguments_message(model: str, method: str, inputs: Sequence[str], given: int | None = None) -> str:
+    """What a call of ``model``'s ``method`` with the wrong arguments is told (see the module docstring)."""
+    passes = "" if given is None else f"; the call passes {given}"
+    return (
+        f"SQL compilation error:\nInvalid argument types for function '{method}': model {model} {method} takes "
+        f"{len(inputs)} argument{'s' if len(inputs) != 1 else ''}, its feature columns in this order: "
+        f"{', '.join(inputs)}{passes}"
+    )
 
 
 @dataclass(frozen=True)

@@ -62,13 +62,21 @@ def first_line(exc: BaseException) -> str:
 
     Snowflake's compilation errors say where on their first line and what on the second
     (``SQL compilation error: error line 1 at position 7`` / ``invalid identifier 'X'``): both are kept.
+    A Python UDF's error (``Python Interpreter Error:``, then a traceback) keeps the exception raised.
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     if not lines:
         return type(exc).__name__
     if _WHERE_ONLY.search(lines[0]) and len(lines) > 1:
-        return f"{lines[0]}: {lines[1]}"
+        return f"{lines[0]}{' ' if lines[0].endswith(':') else ': '}{lines[1]}"
+    if lines[0].endswith(_PYTHON_ERROR) and len(lines) > 1:
+        raised = [line for line in lines[1:] if _RAISED.match(line)]
+        return f"{lines[0]} {raised[-1] if raised else lines[-1]}"
     return lines[0]
 
 
 _WHERE_ONLY = re.compile(r"SQL compilation error:( error line \d+ at position \d+)?$")
+#: Snowflake's 100357: a Python UDF's (a model method's) traceback follows on the next lines, the
+#: exception it raised last among them (``ValueError: Input X contains NaN.``).
+_PYTHON_ERROR = "Python Interpreter Error:"
+_RAISED = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Warning)\b: ")

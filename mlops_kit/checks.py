@@ -175,6 +175,27 @@ def existing_file(value: object, argument: str) -> Path:
     return path
 
 
+def writable_folder(value: object, argument: str) -> Path:
+    """A folder to write into, resolved and created (with its parents) when missing.
+
+    Raises:
+        InvalidInputError: not a path, a file (or under one), or a folder that cannot be created,
+            naming the path and why (the system's reason).
+    """
+    if not isinstance(value, (str, Path)) or not str(value).strip():
+        raise InvalidInputError(f"{argument} must be a folder path, not {_type_name(value)} {_shown(value)}")
+    folder = Path(value).expanduser().resolve()
+    blocking = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        where = "is a file" if blocking == folder else f"lies under {blocking}, which is a file"
+        raise InvalidInputError(f"{argument} {str(folder)!r} {where}: give a folder")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInputError(f"{argument} {str(folder)!r} cannot be created: {exc.strerror or exc}") from exc
+    return folder
+
+
 def artifact_source(value: object, argument: str) -> Path:
     """A file, or a folder with files, to copy into a run's artifacts, resolved. Copying follows links, so
     a folder may hold none that leads outside it (a link to ``/etc/ssl`` would copy all of it into the

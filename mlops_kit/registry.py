@@ -344,8 +344,21 @@ class Registry(Boundary, abc.ABC):
                 f"df lacks columns {missing} that model {name} version {mv.version} needs "
                 f"(df has {[str(c) for c in frame.columns]})"
             )
-        with self._boundary(f"could not run {function} of model {name} version {mv.version}", kind=InvalidInputError):
-            out = np.asarray(self._predict(name, mv.version, frame[features] if features else frame, function))
+        rows = frame[features] if features else frame
+        what = f"could not run {function} of model {name} version {mv.version}"
+        try:
+            with self._boundary(what, kind=InvalidInputError):
+                out = np.asarray(self._predict(name, mv.version, rows, function))
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{exc}{_missing_values_hint(rows)}") from exc
+        except Exception as exc:  # the model's own code (it runs in this process on some backends)
+            raise InvalidInputError(
+                f"{what}: {type(exc).__name__}: {first_line(exc)}{_missing_values_hint(rows)}"
+            ) from exc
+        if out.ndim == 0 or len(out) != len(frame):
+            raise InvalidInputError(
+                f"{what}: it returned {out.size if out.ndim else 'one'} value(s) for the {len(frame)} rows of df"
+            )
         out = out.reshape(len(frame), -1)
         return pd.DataFrame(out, index=frame.index, columns=output_columns(out.shape[1]))
 
@@ -459,6 +472,20 @@ def _sample_input(value: object) -> pd.DataFrame:
     if repeated:
         raise InvalidInputError(f"sample_input has the columns {repeated} more than once")
     return sample
+
+
+def _missing_values_hint(rows: pd.DataFrame) -> str:
+    """Where ``rows`` has missing values (a model that cannot take them fails on them), or nothing."""
+    missing = rows.isna()
+    columns = [str(c) for c in rows.columns[missing.any().to_numpy()]]
+    if not columns:
+        return ""
+    positions = [int(i) for i in missing.any(axis=1).to_numpy().nonzero()[0][:5]]
+    return (
+        f" (df has missing values in {', '.join(columns)}, rows {', '.join(map(str, positions))}"
+        f"{', …' if missing.any(axis=1).sum() > 5 else ''} by position: fill or drop them, or register a model that "
+        "takes missing values, such as XGBoost)"
+    )
 
 
 def _check_output(method: str, function: str, output: Any, rows: int) -> None:

@@ -415,19 +415,22 @@ class Tracker(Boundary, abc.ABC):
         return sorted(found, key=lambda a: a.path)
 
     def download_artifacts(self, run_name: str, path: str, dst: str | Path, experiment: str | None = None) -> Path:
-        """Copy an artifact (file or folder) of a run to ``dst``; returns the local path.
+        """Copy an artifact (file or folder) of a run to ``dst`` (a folder, created when missing);
+        returns the local path.
 
         Raises:
             NotFoundError: no such run or artifact.
+            InvalidInputError: ``dst`` is not a folder that can be written (named, with the reason).
         """
         where = checks.relative_path(path, "path")
-        if not isinstance(dst, (str, Path)) or not str(dst).strip():
-            raise InvalidInputError(f"dst must be a folder path, not {checks.shown(dst)}")
         run = self.get_run(run_name, experiment)
-        target = Path(dst).resolve()
-        target.mkdir(parents=True, exist_ok=True)
-        with self._boundary(f"could not download {where} of run {run.name}"):
-            return self._download_artifact(run.ref, where, target)
+        target = checks.writable_folder(dst, "dst")
+        what = f"could not download {where} of run {run.name}"
+        try:
+            with self._boundary(what):
+                return self._download_artifact(run.ref, where, target)
+        except OSError as exc:  # writing into dst: a full disk, a file the user cannot overwrite
+            raise InvalidInputError(f"{what} into {target}: {exc.strerror or exc} ({exc.filename or target})") from exc
 
     # Internals.
 

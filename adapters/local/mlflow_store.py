@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit.adapters.local import store_template
 from mlops_kit.adapters.local.mlflow_records import RecordSource, WorkerRecords
 from mlops_kit.adapters.local.sqlite_reader import SqliteRecords
+from mlops_kit.errors import BackendUnavailableError
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
@@ -38,6 +39,42 @@ UI_START_PAGE = "#/experiments?workflowType=machine_learning"
 
 _clients: dict[tuple[str, str], MlflowClient] = {}
 _clients_lock = threading.Lock()
+
+
+#: Every SQLite database file starts with these 16 bytes (https://www.sqlite.org/fileformat.html).
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_store_file(paths: LocalPaths) -> None:
+    """Refuse the kit's own MLflow store when it is not a SQLite database: empty (a full disk, a copy
+    cut short) or overwritten. MLflow would migrate an empty file into a fresh store, hiding that the
+    runs and models it held are gone, and meet a foreign file with a SQLAlchemy traceback.
+
+    Raises:
+        BackendUnavailableError: naming the file and what to do.
+    """
+    if not paths.owns_mlflow_store:
+        return
+    file = paths.mlflow_db
+    try:
+        with open(file, "rb") as handle:
+            head = handle.read(len(_SQLITE_HEADER))
+    except FileNotFoundError:
+        return  # a new home: the store is created from the template
+    except IsADirectoryError:
+        raise BackendUnavailableError(
+            f"the MLflow store {file} is a folder, not a SQLite database: move it away"
+        ) from None
+    except OSError as exc:
+        raise BackendUnavailableError(f"cannot read the MLflow store {file}: {exc.strerror or exc}") from exc
+    if head == _SQLITE_HEADER:
+        return
+    what = "is empty (0 bytes)" if not head else f"is not a SQLite database (it starts with {head[:8]!r})"
+    raise BackendUnavailableError(
+        f"the MLflow store {file} {what}: it is damaged (a full disk, a copy cut short?) and the runs and models it "
+        "held cannot be read. Restore it from a copy, or move it away and the kit starts a fresh store (the "
+        f"artifacts stay in {paths.artifact_root})"
+    )
 
 
 def open_client(paths: LocalPaths) -> MlflowClient:
@@ -112,6 +149,13 @@ class MlflowConnection:
         self.experiment_id: str | None = None
         self._worker = MlflowWorker(paths)
         self._reader: SqliteRecords | None = None
+        self._store_checked = False
+
+    def _check_store(self) -> None:
+        """``check_store_file`` once, before MLflow is first used through this connection."""
+        if not self._store_checked:
+            check_store_file(self.paths)
+            self._store_checked = True
 
     def warm_up(self) -> None:
         """Start the worker process, which opens MLflow meanwhile (idempotent, returns at once)."""
@@ -119,17 +163,20 @@ class MlflowConnection:
 
     def call(self, operation: str, *args: Any, **kwargs: Any) -> Any:
         """Run a worker operation (see ``mlflow_worker.operation``)."""
+        self._check_store()
         return self._worker.call(operation, *args, **kwargs)
 
     def records(self) -> RecordSource:
         """Where reads come from: the kit's own SQLite file read directly (no MLflow import) when
         its schema is one the reader knows, else MlflowClient in the worker."""
+        self._check_store()
         if self._reader is None and self.paths.owns_mlflow_store and self.paths.user_registry_uri is None:
             self._reader = SqliteRecords.open(self.paths.mlflow_db)
         return self._reader or WorkerRecords(self._worker)
 
     @property
     def client(self) -> MlflowClient:
+        self._check_store()
         return open_client(self.paths)
 
     def close(self) -> None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import contextlib
 import inspect
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import names
-from mlops_kit.adapters.duckdb_messages import missing_reference
+from mlops_kit.adapters.duckdb_messages import missing_reference, model_arguments_message
 from mlops_kit.adapters.local.errors import LocalErrorKinds
 from mlops_kit.adapters.local.frames import frame
 from mlops_kit.adapters.local.locks import (
@@ -253,26 +254,43 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
 
     @contextlib.contextmanager
     def _model_functions(self, con: duckdb.DuckDBPyConnection, calls: list[ModelCall]) -> Iterator[None]:
-        """The models a query calls, as DuckDB functions for the length of the block."""
-        self._register_model_functions(con, calls)
+        """The models a query calls, as DuckDB functions for the length of the block. A call with the
+        wrong number of arguments is told what the model takes, not DuckDB's name for its function."""
+        import duckdb
+
+        specs = self._register_model_functions(con, calls)
         try:
             yield
+        except duckdb.BinderException as exc:
+            wrong = next((call for call in calls if f"'{call.sql_function}(" in str(exc)), None)
+            if wrong is None:
+                raise
+            given = re.search(rf"'{wrong.sql_function}\((?P<types>[^)]*)\)'", str(exc))
+            count = len([t for t in given["types"].split(",") if t.strip()]) if given else None
+            model = wrong.model if wrong.version is None else f"{wrong.model} version {wrong.version}"
+            message = model_arguments_message(model, wrong.function, specs[wrong.sql_function].feature_names, count)
+            raise InvalidInputError(message) from exc
         finally:
             for call in calls:  # a held connection outlives the query
                 con.remove_function(call.sql_function)
 
-    def _register_model_functions(self, con: duckdb.DuckDBPyConnection, calls: list[ModelCall]) -> None:
+    def _register_model_functions(
+        self, con: duckdb.DuckDBPyConnection, calls: list[ModelCall]
+    ) -> dict[str, SqlModelFunction]:
+        specs = {}
         for call in calls:
             assert self.model_functions is not None
-            spec = self.model_functions(call)
+            spec = specs[call.sql_function] = self.model_functions(call)
             con.create_function(
                 call.sql_function,
                 _arrow_model_function(spec),
                 ["DOUBLE"] * len(spec.feature_names),
                 "STRUCT(" + ", ".join(f"output_feature_{i} {spec.output_type}" for i in range(spec.output_width)) + ")",
                 type="arrow",
+                null_handling="special",  # NULL rows reach the model, as on Snowflake (DuckDB would skip them)
                 side_effects=False,
             )
+        return specs
 
 
 def _arrow_model_function(spec: SqlModelFunction) -> Callable[..., Any]:
@@ -280,7 +298,9 @@ def _arrow_model_function(spec: SqlModelFunction) -> Callable[..., Any]:
         import pandas as pd
         import pyarrow as pa
 
-        frame = pd.DataFrame({name: col.to_numpy() for name, col in zip(spec.feature_names, columns, strict=True)})
+        frame = pd.DataFrame(  # a NULL is NaN, as Snowflake hands a vectorized UDF its NULL rows
+            {name: col.to_numpy(zero_copy_only=False) for name, col in zip(spec.feature_names, columns, strict=True)}
+        )
         out = spec.predict(frame)
         out = out.reshape(len(frame), -1)
         arrays = [pa.array(out[:, i]) for i in range(spec.output_width)]

@@ -28,6 +28,11 @@ from typing import Any
 import yaml
 from snowflake.connector.errors import ProgrammingError
 
+from mlops_kit.adapters.duckdb_messages import (
+    INVALID_ARGUMENTS_ERRNO,
+    INVALID_ARGUMENTS_SQLSTATE,
+    model_arguments_message,
+)
 from mlops_kit.adapters.snowflake_emulator import conda_channel, feature_store, stages
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.statements import (
@@ -503,7 +508,32 @@ class ModelCall:
 def model_methods(statement: Statement, match: re.Match[str]) -> Rewrite:
     sql, calls = _rewrite_calls(statement)
     functions = {call.function: _sql_function(statement, call) for call in calls}
+    _check_arguments(sql, calls, functions)
     return Rewrite(sql, statement.params, lambda: _registered_functions(statement, functions))
+
+
+def _check_arguments(sql: str, calls: list[ModelCall], functions: dict[str, SqlFunction]) -> None:
+    """A method called with as many arguments as its signature has inputs, or Snowflake's 001044
+    (``duckdb_messages.model_arguments_message``); DuckDB would name the emulator's macro."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except sqlglot.errors.ParseError:
+        return  # fakesnow answers what does not parse
+    given = {str(node.name).upper(): len(node.expressions) for node in tree.find_all(exp.Anonymous)}
+    for call in calls:
+        function = functions[call.function]
+        count = given.get(call.function.upper())
+        if count is not None and count != len(function.inputs):
+            raise ProgrammingError(
+                msg=model_arguments_message(
+                    f"{call.version.model.fqn} version {call.version.version}", call.method, function.inputs, count
+                ),
+                errno=INVALID_ARGUMENTS_ERRNO,
+                sqlstate=INVALID_ARGUMENTS_SQLSTATE,
+            )
 
 
 def _rewrite_calls(statement: Statement) -> tuple[str, list[ModelCall]]:
@@ -564,6 +594,7 @@ _ARGUMENT_TYPES = {
 class SqlFunction:
     argument_types: list[str]
     run: Callable[..., Any]
+    inputs: list[str]  # the names of the method's inputs, in order
 
 
 def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
@@ -587,13 +618,17 @@ def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
         import pyarrow as pa
 
         frame = pd.DataFrame({i: column.to_pandas() for i, column in enumerate(columns)})
-        out = handler(frame)
+        try:
+            out = handler(frame)
+        except Exception as exc:
+            statement.session.method_failure = f"{type(exc).__name__}: {exc} in function {call.method}"
+            raise
         values = list(out) if single else [json.dumps(row, default=_plain) for row in out]
         if single:
             values = [json.dumps(v, default=_plain) for v in values]
         return pa.array(values, type=pa.string())
 
-    return SqlFunction(argument_types, run)
+    return SqlFunction(argument_types, run, [str(i["name"]) for i in method["inputs"]])
 
 
 def _plain(value: Any) -> Any:
@@ -612,9 +647,12 @@ def _registered_functions(statement: Statement, functions: dict[str, SqlFunction
     con = statement.session.conn._duck_conn
     for name, function in functions.items():
         function.run.__signature__ = _positional(len(function.argument_types))  # type: ignore[attr-defined]
+        # A vectorized UDF on Snowflake gets its NULL rows too (as NaN / None in the batch): the model
+        # decides what they mean. DuckDB's default would answer NULL without calling the function.
         con.create_function(
-            f"{name}_TEXT", function.run, function.argument_types, "VARCHAR", type="arrow", side_effects=False
-        )
+            f"{name}_TEXT", function.run, function.argument_types, "VARCHAR",
+            type="arrow", null_handling="special", side_effects=False,
+        )  # fmt: skip
         arguments = ", ".join(f"x{i}" for i in range(len(function.argument_types)))
         con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({arguments}) AS json({name}_TEXT({arguments}))")
     try:

@@ -126,6 +126,9 @@ class EmulatorSession:
     temporary_tables: set[ObjectName] = field(default_factory=set)
     #: The IDs of the session's queries, in order (LAST_QUERY_ID); describe-only requests are none.
     query_ids: list[str] = field(default_factory=list)
+    #: What a model method's Python code raised in the running statement (``models.py``): Snowflake
+    #: fails the statement with 100357, Python Interpreter Error, naming it.
+    method_failure: str | None = None
 
     def local_names(self, sql: str) -> str:
         """``sql`` with the session's temporary tables written by their bare names."""
@@ -357,6 +360,7 @@ class EmulatorServer:
                 if result.context is not None:
                     contexts.enter_context(result.context())
             logger.debug("fakesnow  %s", _short(sql))
+            session.method_failure = None
             if sql == original and not handled:
                 return await _fakesnow(request, sql, session, bool(body.get("describeOnly")))
             return await _fakesnow(
@@ -491,6 +495,10 @@ async def _fakesnow(request: Request, sql: str, session: EmulatorSession, descri
     connector raises at once, instead of retrying it until the network timeout. A query (not a
     describe-only request) is the session's latest for LAST_QUERY_ID."""
     response = await fakesnow_server.query_request(request)
+    if session.method_failure is not None:
+        failure, session.method_failure = session.method_failure, None
+        logger.debug("error     %s: %s", _short(sql), failure)
+        return _error("100357", f"Python Interpreter Error:\n{failure}", "P0000")
     if response.status_code == 200:
         answer = json.loads(bytes(response.body))
         if not answer.get("success"):

@@ -281,6 +281,51 @@ def test_models_callable_from_sql_agree_with_predict(
     np.testing.assert_allclose(named["P"].to_numpy(), logistic.predict_proba(features)[:, 1], rtol=1e-6)
 
 
+def test_a_model_call_with_the_wrong_arguments_says_what_the_model_takes(
+    backend: mlops_kit.Backend,
+    unique: str,
+    data,
+    models,  # noqa: ANN001
+) -> None:
+    """Issue 17: the message named the kit's internal function (MLOPS_MODEL_0_PREDICT, a macro)."""
+    if not backend.warehouse.supports_model_sql:
+        pytest.skip(f"{backend.name}: models are not callable from SQL here")
+    features, _ = data
+    name = f"ARGS_{unique}"
+    backend.registry.log_model(name, "v1", models[1], sample_input=features.head())
+    table = f"PREP_DATA.ARGS_{unique}"
+    backend.warehouse.write_table(table, features)
+    with pytest.raises(InvalidInputError, match=r"Invalid argument types for function 'PREDICT': model .*ARGS_\w+ "
+                       r"(version V1 )?PREDICT takes 2 arguments, its feature columns in this order: RECENCY, "
+                       r"ORDERS; the call passes 1") as refused:  # fmt: skip
+        backend.warehouse.query(f"SELECT {name}!PREDICT(RECENCY)['output_feature_0'] AS C FROM {table}")
+    assert "MLOPS_MODEL" not in str(refused.value) and "_EMULATOR_MODEL" not in str(refused.value)
+
+
+def test_rows_a_model_cannot_take_are_named(backend: mlops_kit.Backend, unique: str, data, models) -> None:  # noqa: ANN001
+    """Issue 17: predict on rows with NaN raised scikit-learn's raw ValueError. NULL rows reach the model,
+    as a Snowflake vectorized UDF passes them: XGBoost takes missing values, LogisticRegression does not."""
+    features, _ = data
+    name = f"NAN_{unique}"
+    xgb, logistic = models
+    backend.registry.log_model(name, "v1", logistic, sample_input=features.head())
+    backend.registry.log_model(name, "v2", xgb, sample_input=features.head())
+    holes = features.head(8).copy()
+    holes.loc[holes.index[[2, 5]], "ORDERS"] = np.nan
+    with pytest.raises(InvalidInputError, match=r"NaN.*missing values in ORDERS, rows 2, 5"):
+        backend.registry.predict(name, holes, version="V1")
+    got = backend.registry.predict(name, holes, version="V2", function="predict_proba")["output_feature_1"]
+    np.testing.assert_allclose(got.to_numpy(), xgb.predict_proba(holes)[:, 1], rtol=1e-6)
+    if backend.warehouse.supports_model_sql:
+        table = f"PREP_DATA.NAN_{unique}"
+        backend.warehouse.write_table(table, holes.assign(ROW_ID=range(len(holes))))
+        via_sql = backend.warehouse.query(
+            f"WITH M AS MODEL {name} VERSION V2 SELECT M!PREDICT_PROBA(RECENCY, ORDERS)['output_feature_1']::FLOAT "
+            f"AS P FROM {table} ORDER BY ROW_ID"
+        )
+        np.testing.assert_allclose(via_sql["P"].to_numpy(), xgb.predict_proba(holes)[:, 1], rtol=1e-6)
+
+
 # Divergence 5 (issue 12): a model that cannot be registered is the same kit error on every backend,
 # raised before anything is written: the versions are as they were, a failed overwrite keeps the old one.
 

@@ -348,6 +348,13 @@ def test_bad_artifacts_are_rejected(backend: mlops_kit.Backend, unique: str, tmp
     assert not (tmp_path.parent / "escape.png").exists()
     with pytest.raises(InvalidInputError, match="path"):
         tracker.download_artifacts("bad_artifacts", "../../etc/passwd", tmp_path / "down")
+    with tracker.start_run("one_note"):
+        tracker.log_artifact(note)
+    for dst, message in ((note, r"dst '.*note.txt' is a file: give a folder"),
+                         (note / "below", r"dst '.*below' lies under .*note.txt, which is a file")):  # fmt: skip
+        with pytest.raises(InvalidInputError, match=message):  # issue 17: FileExistsError, FileNotFoundError
+            tracker.download_artifacts("one_note", "note.txt", dst)
+    assert note.read_text() == "hello"
 
 
 def test_a_folder_is_logged_with_its_files(backend: mlops_kit.Backend, unique: str, tmp_path: Path) -> None:

@@ -373,3 +373,29 @@ def test_an_unreadable_csv_is_named(tmp_path: Path) -> None:
     done = subprocess.run([*prefix, sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{path}: cannot be read: Permission denied"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", r"is empty \(0 bytes\)"),
+        (b"garbage, not a database" * 10, r"is not a SQLite database \(it starts with b'garbage"),
+    ],
+    ids=["empty", "garbage"],
+)
+def test_a_damaged_mlflow_store_is_named_and_left_alone(tmp_path: Path, content: bytes, message: str) -> None:
+    """Issue 17: MLflow migrated an empty mlflow.db into a fresh store (the runs it held gone without a
+    word) and met a foreign file with a SQLAlchemy traceback; commands said "not registered"."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "mlflow.db").write_bytes(content)
+    kit = mlops_kit.connect("local", home=home)
+    try:
+        assert kit.warehouse.query("SELECT 1 AS ONE")["ONE"].tolist() == [1]  # the warehouse is not MLflow's
+        for use in (kit.registry.list_models, lambda: kit.tracker.set_experiment("E")):
+            with pytest.raises(mlops_kit.BackendUnavailableError, match=message) as refused:
+                use()
+            assert str(home / "mlflow.db") in str(refused.value) and "move it away" in str(refused.value)
+    finally:
+        kit.close()
+    assert (home / "mlflow.db").read_bytes() == content

@@ -49,7 +49,20 @@ def text(value: object, argument: str, *, allow_empty: bool = False, max_length:
         raise InvalidInputError(f"{argument} is empty")
     if max_length is not None and len(value) > max_length:
         raise InvalidInputError(f"{argument} has {len(value):,} characters; at most {max_length:,} are allowed")
+    _require_unicode(value, argument)
     return value
+
+
+def _require_unicode(value: str, argument: str) -> None:
+    """Text every store can keep: a lone surrogate (``"\ud800"``, from a mis-decoded file name, say) has
+    no UTF-8 form, and MLflow, DuckDB and Snowflake all store UTF-8."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInputError(
+            f"{argument} holds a character that is not text, {value[exc.start]!r} (a lone surrogate) at position "
+            f"{exc.start}: it cannot be stored; decode the text it came from correctly"
+        ) from None
 
 
 def optional_text(value: object, argument: str) -> str:
@@ -144,8 +157,12 @@ def _is_real(value: object) -> bool:
     return isinstance(value, numbers.Real)
 
 
+#: The largest whole number every store keeps (a 64-bit integer: MLflow's SQL columns, DuckDB's BIGINT).
+MAX_WHOLE_NUMBER = 2**63 - 1
+
+
 def whole_number(value: object, argument: str, *, minimum: int | None = None) -> int:
-    """An int argument (a step, a count); a bool or a float with a fraction is refused."""
+    """An int argument (a step, a count) that fits in 64 bits; a bool or a float with a fraction is refused."""
     import numbers
 
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -153,6 +170,8 @@ def whole_number(value: object, argument: str, *, minimum: int | None = None) ->
     number = int(value)
     if minimum is not None and number < minimum:
         raise InvalidInputError(f"{argument} must be at least {minimum}, not {number}")
+    if abs(number) > MAX_WHOLE_NUMBER:
+        raise InvalidInputError(f"{argument} must be at most {MAX_WHOLE_NUMBER:,} (a 64-bit integer), not {number:,}")
     return number
 
 
@@ -262,9 +281,9 @@ def relative_path(value: object, argument: str) -> str:
         InvalidInputError: anything else.
     """
     path = text(value, argument).rstrip("/")
-    if "\\" in path or _unclean_path(path):
+    if "\\" in path or _unclean_path(path) or any(ord(c) < 32 for c in path):
         raise InvalidInputError(
-            f"{argument} {value!r} must be a relative path inside the run's artifacts, like 'plots' or 'plots/roc.png'"
+            f"{argument} {value!r} must be a relative path inside the run's artifacts, without control characters, like 'plots' or 'plots/roc.png'"
         )
     return path
 

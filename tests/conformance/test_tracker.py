@@ -323,6 +323,30 @@ def test_a_folder_with_a_link_out_of_it_is_refused(backend: mlops_kit.Backend, u
     assert files == {"latest.txt", "summary.txt"}
 
 
+@pytest.mark.parametrize(
+    ("log", "message"),
+    [
+        (lambda t, f: t.log_artifact(f, artifact_path="a\x00b"), r"artifact_path 'a\\x00b' must be a relative path"),
+        (lambda t, f: t.log_params({"p": "bad\ud800"}), r"param 'p' holds a character that is not text.*position 3"),
+        (lambda t, f: t.log_metrics({"m": 1.0}, step=2**63), "step must be at most 9,223,372,036,854,775,807"),
+    ],
+    ids=["nul in artifact_path", "lone surrogate in a param", "step beyond 64 bits"],
+)
+def test_values_no_store_can_keep_are_named(
+    backend: mlops_kit.Backend, unique: str, tmp_path: Path, log, message
+) -> None:  # noqa: ANN001
+    """Issue 17: each was MLflow's traceback in a base MlopsKitError ("MLflow failed: … line N")."""
+    tracker = backend.tracker
+    tracker.set_experiment(f"exp_{unique}")
+    note = tmp_path / "note.txt"
+    note.write_text("hello")
+    with tracker.start_run("unstorable"):
+        with pytest.raises(InvalidInputError, match=message):
+            log(tracker, note)
+    run = tracker.get_run("unstorable")
+    assert run.params == {} and run.metrics == {}
+
+
 def test_bad_artifacts_are_rejected(backend: mlops_kit.Backend, unique: str, tmp_path: Path) -> None:
     tracker = backend.tracker
     tracker.set_experiment(f"exp_{unique}")

@@ -14,7 +14,9 @@ Two kinds of lock guard a local home:
 A wait that lasts more than a moment is announced as a logging warning (shown on stderr unless the
 application configures logging otherwise): what is awaited and who holds it, again whenever the
 holder changes, and when it ends. A bounded wait that runs out raises ``StoreLockedError`` naming
-the holder and what to do.
+the holder and what to do. A wait without bound (a lab waiting for the lab before it) is bounded as
+the store locks are (``resolve_lock_timeout``) once its holder is stopped (Ctrl-Z, SIGSTOP), which
+would otherwise hold it for ever.
 """
 
 from __future__ import annotations
@@ -79,7 +81,18 @@ class Holder:
             details.append(f"open {self.mode}")
         if self.since:
             details.append(f"since {self.since}")
+        if self.is_stopped():
+            details.append("stopped: Ctrl-Z or SIGSTOP suspended it")
         return f"{who} {self.pid} ({', '.join(details)})"
+
+    def is_stopped(self) -> bool:
+        """Whether the holder is suspended (state T or t in ``/proc/<pid>/stat``, Linux): it holds the
+        lock without doing anything until someone resumes it."""
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text()
+        except OSError:
+            return False  # gone, or not Linux
+        return stat.rpartition(")")[2].split()[:1] in (["T"], ["t"])
 
 
 class Busy(Exception):
@@ -115,7 +128,16 @@ def wait_until_free(
         except Busy as busy:
             waited = time.monotonic() - started
             holder_text = busy.holder.describe() if busy.holder else "another process"
+            stopped = busy.holder is not None and busy.holder.is_stopped()
+            if stopped and timeout is None:  # waiting as long as it takes would be for ever
+                timeout = resolve_lock_timeout()
             if timeout is not None and waited >= timeout:
+                if stopped:
+                    assert busy.holder is not None
+                    raise StoreLockedError(
+                        f"{what} is held by {holder_text}; gave up after waiting {waited:.0f} s. Resume it "
+                        f"(fg in its terminal, or kill -CONT {busy.holder.pid}) or end it (kill {busy.holder.pid})"
+                    ) from None
                 what_to_do = f" {advice(busy.holder)}" if advice else ""
                 raise StoreLockedError(
                     f"{what} is held by {holder_text}; gave up after waiting {waited:.0f} s.{what_to_do}"

@@ -127,6 +127,24 @@ def test_a_lab_waiting_for_another_lab_says_for_whom_then_proceeds(
     assert any("is free after" in m for m in messages), messages
 
 
+def test_a_lab_waiting_for_a_stopped_lab_gives_up_naming_it(
+    kit: mlops_kit.Backend, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 17: a lab holding the lab lock and stopped (Ctrl-Z, SIGSTOP) made the next lab wait for ever.
+    It waits as the store locks do ($MLOPS_KIT_LOCK_TIMEOUT), then names the holder and its state."""
+    monkeypatch.setenv("MLOPS_KIT_LOCK_TIMEOUT", "1")
+    with kit_process(home, HOLD_THE_LAB_LOCK) as other_lab:
+        os.kill(other_lab.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(
+                mlops_kit.StoreLockedError, match=rf"process {other_lab.pid} .*stopped.*kill -CONT {other_lab.pid}"
+            ):
+                with kit.exclusive("churn_lab"):
+                    pass
+        finally:
+            os.kill(other_lab.pid, signal.SIGCONT)
+
+
 def test_a_lock_left_by_a_killed_lab_blocks_nobody(
     kit: mlops_kit.Backend, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

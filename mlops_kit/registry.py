@@ -27,8 +27,10 @@ process killed before ``_commit`` leaves a hidden version the adapter drops on i
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
@@ -136,6 +138,24 @@ class Registry(Boundary, abc.ABC):
         overwrite = checks.flag(overwrite, "overwrite")
         _check_model(model, sample)
 
+        with self._registering(name):
+            self._register_checked(name, version_name, model, sample, metric_values, comment, run, training_set,
+                                   overwrite)  # fmt: skip
+        return self.get_version(name, version_name)
+
+    def _register_checked(  # noqa: PLR0913 - log_model's checked arguments
+        self,
+        name: str,
+        version_name: str,
+        model: Any,
+        sample: pd.DataFrame,
+        metric_values: dict[str, Any],
+        comment: str,
+        run: Run | None,
+        training_set: TrainingSet | None,
+        overwrite: bool,
+    ) -> None:
+        """log_model's writes, from the existence check to the commit (inside ``_registering``)."""
         versions = self._versions_if_any(name)
         existing = next((v for v in versions if v.version == version_name), None)
         if existing is not None and not overwrite:
@@ -172,7 +192,6 @@ class Registry(Boundary, abc.ABC):
             raise
         with self._boundary(f"could not register model {name} version {version_name}"):
             self._commit(handle)
-        return self.get_version(name, version_name)
 
     def set_default(self, model_name: str, version: str) -> str | None:
         """Make ``version`` the default; returns the previous default (None if there was none).
@@ -401,6 +420,12 @@ class Registry(Boundary, abc.ABC):
         """The visible versions of model ``name``, oldest first, with what the engine keeps: version,
         comment, metrics, default flag, ``created_at`` (lineage fields are left empty; the core adds
         them from its records). Raises NotFoundError when the model does not exist."""
+
+    def _registering(self, name: str) -> AbstractContextManager[object]:
+        """Held around a registration of model ``name``, from its existence check to its commit, where
+        the engine would let two processes register one new version twice (MLflow numbers versions,
+        it does not name them). Snowflake refuses a second version of one name itself: no lock."""
+        return contextlib.nullcontext()
 
     @abc.abstractmethod
     def _register(self, registration: Registration) -> Any:

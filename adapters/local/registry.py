@@ -58,12 +58,14 @@ import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlops_kit import clock, names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
+from mlops_kit.adapters.local.locks import HomeLock
 from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
 from mlops_kit.adapters.local.mlflow_store import can_relink_runs, logged_model_id, purge, relink_run
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
@@ -145,6 +147,11 @@ class LocalRegistry(LocalErrorKinds, Registry):
         if records.model(name) is None:
             raise NotFoundError(f"model {name} is not registered")
         return self._versions(records, name)
+
+    def _registering(self, name: str) -> AbstractContextManager[object]:
+        # One registration per home at a time: two processes registering a new V1 both found none and
+        # both registered one (issue 17); the second now finds the first's, as the rules want.
+        return HomeLock(self._mlflow.paths.home, "registry").held()
 
     def _register(self, registration: Registration) -> _Handle:
         r = registration

@@ -276,3 +276,55 @@ def test_a_lock_name_cannot_leave_the_home(kit: mlops_kit.Backend, home: Path) -
             kit.warehouse.drop_table("PREP_DATA.CUSTOMERS")
     assert not (home.parent / "elsewhere.lock").exists()
     assert store_snapshot(home) == before
+
+
+REGISTER_WHEN_TOLD = """
+    import time
+    from pathlib import Path
+    import numpy as np, pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    x = pd.DataFrame({"A": np.linspace(0, 1, 40)})
+    model = LogisticRegression(C=float(sys.argv[1])).fit(x, x.A > 0.5)
+    kit.registry.list_models()  # MLflow opened: the registrations start together
+    print("ready", flush=True)
+    go = Path(sys.argv[2])
+    while not go.exists():
+        time.sleep(0.01)
+    try:
+        kit.registry.log_model("RACED", "v1", model, sample_input=x.head(), overwrite=sys.argv[3] == "1")
+        print("registered", flush=True)
+    except mlops_kit.AlreadyExistsError as exc:
+        print("refused:", exc, flush=True)
+"""
+
+
+@pytest.mark.parametrize("overwrite", [False, True], ids=["new", "overwrite"])
+def test_two_processes_registering_one_new_version_get_what_the_rules_say(
+    kit: mlops_kit.Backend, home: Path, tmp_path: Path, overwrite: bool
+) -> None:
+    """Issue 17: both found no V1 and both registered one, leaving two V1s. One registration at a time:
+    the second is refused (a new version) or overwrites the first in turn (overwrite=True)."""
+    go = tmp_path / "go"
+    processes = []
+    for c in ("1.0", "2.0"):
+        code = f"import sys\nimport mlops_kit\nkit = mlops_kit.connect('local', home={str(home)!r})\n"
+        code += textwrap.dedent(REGISTER_WHEN_TOLD)
+        proc = subprocess.Popen([sys.executable, "-c", code, c, str(go), "1" if overwrite else "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        assert proc.stdout is not None
+        for line in proc.stdout:  # MLflow's own log lines first
+            if line.strip() == "ready":
+                break
+        processes.append(proc)
+    go.touch()
+    said = sorted(proc.communicate(timeout=300)[0].strip().splitlines()[-1] for proc in processes)
+    if overwrite:
+        assert said == ["registered", "registered"], said
+    else:
+        assert (
+            said[0] == "refused: model RACED already has version V1: choose a new version name or pass overwrite=True"
+        )
+        assert said[1] == "registered", said
+    versions = kit.registry.list_versions("RACED")
+    assert [(v.version, v.is_default) for v in versions] == [("V1", True)]
+    assert len(kit.registry.client.search_model_versions("name = 'RACED'")) == 1  # type: ignore[attr-defined]

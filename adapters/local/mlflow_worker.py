@@ -164,7 +164,9 @@ def _portable(exc: BaseException) -> BaseException:
         return exc
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     where = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:]).strip()
-    return MlopsKitError(f"MLflow failed: {type(exc).__name__}: {message}\n{where}")
+    portable = MlopsKitError(f"MLflow failed: {type(exc).__name__}: {message}")
+    portable.add_note(f"in MLflow's worker process:\n{where}")  # in a traceback, not in what a command prints
+    return portable
 
 
 def _prepare() -> None:

@@ -257,6 +257,12 @@ class LocalRegistry(LocalErrorKinds, Registry):
         """The stored model, loaded by MLflow's flavor in the worker, which hands the object back."""
         key = (mv.name, mv.number)
         if key not in self._loaded:
+            folder = _local_folder(logged.artifact_location)
+            if folder is not None and not (folder / "MLmodel").is_file():
+                raise NotFoundError(
+                    f"the files of model {mv.name} version {_kit_name(mv)} are missing from {folder} (deleted or "
+                    "moved?): restore them, or register the version again (log_model(..., overwrite=True))"
+                )
             flavor = logged.tags.get(_FLAVOR, "sklearn")
             self._loaded[key] = _load_xgboost_here(flavor, logged.artifact_location) or self._mlflow.call(
                 "load_model", flavor, logged.artifact_location
@@ -668,15 +674,9 @@ def _load_xgboost_here(flavor: str, location: str) -> Any | None:
     Scoring should not wait for MLflow's process to start (about 2.5 s of imports) to read one
     native XGBoost file. Other flavors, and anything unexpected in the folder, go to MLflow.
     """
-    if flavor != "xgboost":
+    folder = _local_folder(location)
+    if flavor != "xgboost" or folder is None:
         return None
-    from urllib.parse import urlparse
-    from urllib.request import url2pathname
-
-    parsed = urlparse(location)
-    if parsed.scheme not in ("", "file"):
-        return None
-    folder = Path(url2pathname(parsed.path))
     try:
         import yaml
 
@@ -692,6 +692,15 @@ def _load_xgboost_here(flavor: str, location: str) -> Any | None:
     model = getattr(importlib.import_module(module_name), class_name)()
     model.load_model(str(data))
     return model
+
+
+def _local_folder(location: str) -> Path | None:
+    """The folder of a ``file:`` artifact location (a local store's), None for a remote one."""
+    from urllib.parse import urlparse
+    from urllib.request import url2pathname
+
+    parsed = urlparse(location)
+    return Path(url2pathname(parsed.path)) if parsed.scheme in ("", "file") else None
 
 
 def _find_version(versions: list[VersionRecord], name: str, kit_version: str) -> VersionRecord:

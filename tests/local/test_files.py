@@ -399,3 +399,26 @@ def test_a_damaged_mlflow_store_is_named_and_left_alone(tmp_path: Path, content:
     finally:
         kit.close()
     assert (home / "mlflow.db").read_bytes() == content
+
+
+def test_a_version_whose_files_are_gone_is_named(tmp_path: Path) -> None:
+    """Issue 17: predict and load_model answered "MLflow failed: … No such artifact" with MLflow's traceback."""
+    import shutil
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    home = tmp_path / "home"
+    kit = mlops_kit.connect("local", home=home)
+    rows = pd.DataFrame({"A": np.linspace(0, 1, 20)})
+    kit.registry.log_model("GONE", "v1", LogisticRegression().fit(rows, rows.A > 0.5), sample_input=rows.head())
+    kit.close()
+    for description in list((home / "mlartifacts").rglob("MLmodel")):
+        shutil.rmtree(description.parent)
+    kit = mlops_kit.connect("local", home=home)
+    try:
+        for use in (lambda: kit.registry.predict("GONE", rows), lambda: kit.registry.load_model("GONE")):
+            with pytest.raises(mlops_kit.NotFoundError, match=r"the files of model GONE version V1 are missing from "):
+                use()
+    finally:
+        kit.close()

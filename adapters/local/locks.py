@@ -198,9 +198,12 @@ class HomeLock:
 
 
 def _record_holder(fd: int) -> None:
+    """Write who holds the lock into its file; on a full disk the lock is held all the same, and a
+    waiter says it waits for "another process"."""
     record = {"pid": os.getpid(), "program": _this_program(), "since": datetime.now().strftime("%Y-%m-%d %H:%M:%S")}
-    os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(record).encode(), 0)
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(record).encode(), 0)
 
 
 def read_holder(path: Path) -> Holder | None:

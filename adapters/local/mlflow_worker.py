@@ -158,10 +158,19 @@ def _end(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _portable(exc: BaseException) -> BaseException:
-    """An error the user's process can unpickle without MLflow: the kit's own pass as they are."""
+def _portable(exc: BaseException, paths: LocalPaths | None = None) -> BaseException:
+    """An error the user's process can unpickle without MLflow: the kit's own pass as they are; a
+    full disk or a file system that refuses a write names where (the file, else the home)."""
     if isinstance(exc, MlopsKitError):
         return exc
+    failed_write = _failed_write(exc)
+    if failed_write is not None:
+        file, reason = failed_write
+        where_written = file or (paths.home if paths is not None else "the local home")
+        return BackendUnavailableError(
+            f"MLflow could not write {where_written}: {reason}. Free space or fix the folder's permissions, then run "
+            "again: a rerun repairs what this left"
+        )
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     where = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-3:]).strip()
     portable = MlopsKitError(f"MLflow failed: {type(exc).__name__}: {message}")
@@ -216,8 +225,24 @@ def serve() -> None:
             name, args, kwargs = _loads_request(request)
             answer = _dumps((True, _OPERATIONS[name](session, *args, **kwargs)))
         except BaseException as exc:  # noqa: BLE001 - sent back and raised in the user's process
-            answer = _dumps((False, _portable(exc)))
+            answer = _dumps((False, _portable(exc, paths)))
         _send(answers, answer)
+
+
+def _failed_write(exc: BaseException) -> tuple[str | None, str] | None:
+    """(the file, if known; why) of a write that the disk or the file system refused (no space, a quota,
+    read-only), found in ``exc`` or its causes: an OSError, or SQLite's "database or disk is full"
+    (MLflow wraps both in its own exceptions)."""
+    import errno
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            return seen.filename, seen.strerror or str(seen)
+        if "database or disk is full" in str(seen):
+            return None, "No space left on device (SQLite: database or disk is full)"
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _dumps(value: object) -> bytes:

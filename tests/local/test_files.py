@@ -4,6 +4,7 @@ refusal leaves the stores as they were (``store_snapshot``)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -11,6 +12,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -422,3 +424,52 @@ def test_a_version_whose_files_are_gone_is_named(tmp_path: Path) -> None:
                 use()
     finally:
         kit.close()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 16 MB file system of its own (tmpfs), where the machine lets this user mount one."""
+    import shutil
+    import subprocess
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    if (
+        shutil.which("mount") is None
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+    ):
+        pytest.skip("cannot mount a small file system here (needs root or CAP_SYS_ADMIN)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def test_a_full_disk_fails_the_registration_naming_it_and_a_rerun_repairs(small_disk: Path) -> None:
+    """Issue 17: on a full disk the lab exited 0; MLflow's OSError arrived without the path."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    home = small_disk / "home"
+    kit = mlops_kit.connect("local", home=home)
+    rows = pd.DataFrame({"A": np.linspace(0, 1, 20)})
+    model = LogisticRegression().fit(rows, rows.A > 0.5)
+    kit.registry.log_model("FIRST", "v1", model, sample_input=rows.head())  # the stores and their locks exist
+    filler = small_disk / "filler"
+    with open(filler, "wb") as handle:  # fill the disk to its last bytes
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+    try:
+        with pytest.raises(mlops_kit.BackendUnavailableError, match=r"No space left on device") as refused:
+            kit.registry.log_model("FULL", "v1", model, sample_input=rows.head())
+        assert f"could not write {home}" in str(refused.value) and "a rerun repairs" in str(refused.value)
+    finally:
+        filler.unlink()
+    kit.registry.log_model("FULL", "v1", model, sample_input=rows.head())  # the rerun, with space again
+    assert [v.version for v in kit.registry.list_versions("FULL")] == ["V1"]
+    assert kit.registry.predict("FULL", rows)["output_feature_0"].tolist() == model.predict(rows).tolist()
+    kit.close()

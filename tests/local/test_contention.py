@@ -305,19 +305,13 @@ def test_two_processes_registering_one_new_version_get_what_the_rules_say(
     """Issue 17: both found no V1 and both registered one, leaving two V1s. One registration at a time:
     the second is refused (a new version) or overwrites the first in turn (overwrite=True)."""
     go = tmp_path / "go"
-    processes = []
-    for c in ("1.0", "2.0"):
-        code = f"import sys\nimport mlops_kit\nkit = mlops_kit.connect('local', home={str(home)!r})\n"
-        code += textwrap.dedent(REGISTER_WHEN_TOLD)
-        proc = subprocess.Popen([sys.executable, "-c", code, c, str(go), "1" if overwrite else "0"],
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
-        assert proc.stdout is not None
-        for line in proc.stdout:  # MLflow's own log lines first
-            if line.strip() == "ready":
-                break
-        processes.append(proc)
-    go.touch()
-    said = sorted(proc.communicate(timeout=300)[0].strip().splitlines()[-1] for proc in processes)
+    processes: list[subprocess.Popen[str]] = []
+    try:
+        said = _register_together(home, go, overwrite, processes)
+    finally:
+        for proc in processes:  # none left waiting for the cue when the test fails early
+            proc.kill()
+            proc.wait()
     if overwrite:
         assert said == ["registered", "registered"], said
     else:
@@ -328,3 +322,19 @@ def test_two_processes_registering_one_new_version_get_what_the_rules_say(
     versions = kit.registry.list_versions("RACED")
     assert [(v.version, v.is_default) for v in versions] == [("V1", True)]
     assert len(kit.registry.client.search_model_versions("name = 'RACED'")) == 1  # type: ignore[attr-defined]
+
+
+def _register_together(home: Path, go: Path, overwrite: bool, processes: list[subprocess.Popen[str]]) -> list[str]:
+    """Two processes that register RACED v1 at the cue (``go`` appears); the last line each printed."""
+    for c in ("1.0", "2.0"):
+        code = f"import sys\nimport mlops_kit\nkit = mlops_kit.connect('local', home={str(home)!r})\n"
+        code += textwrap.dedent(REGISTER_WHEN_TOLD)
+        proc = subprocess.Popen([sys.executable, "-c", code, c, str(go), "1" if overwrite else "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # fmt: skip
+        processes.append(proc)
+        assert proc.stdout is not None
+        for line in proc.stdout:  # MLflow's own log lines first
+            if line.strip() == "ready":
+                break
+    go.touch()
+    return sorted(proc.communicate(timeout=300)[0].strip().splitlines()[-1] for proc in processes)

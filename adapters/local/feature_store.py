@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_kit import clock, names
 from mlops_kit.adapters.local.errors import LocalErrorKinds
-from mlops_kit.adapters.local.frames import frame
+from mlops_kit.adapters.local.frames import frame, stored
 from mlops_kit.adapters.local.sql import quote, to_duckdb
 from mlops_kit.adapters.local.warehouse import _object_type
 from mlops_kit.errors import NotFoundError
@@ -91,7 +91,7 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
                     f"DELETE FROM {self._meta(FEATURE_VIEWS)} WHERE NAME = ? AND VERSION = ?",
                     [draft.name, draft.version],
                 )
-            con.execute(f"CREATE OR REPLACE VIEW {self._object(draft)} AS {to_duckdb(draft.query)}")
+            con.execute(f"CREATE OR REPLACE VIEW {self._object(draft)} AS {stored(con, to_duckdb(draft.query))}")
             con.execute(
                 f"INSERT INTO {self._meta(FEATURE_VIEWS)} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
@@ -140,7 +140,7 @@ class LocalFeatureStore(LocalErrorKinds, FeatureStore):
             if plan.target is None:
                 return frame(con, sql)
             table = f"{quote(plan.target.schema)}.{quote(plan.target.table)}"
-            con.execute(f"CREATE {'OR REPLACE ' if plan.replace else ''}TABLE {table} AS {sql}")
+            con.execute(f"CREATE {'OR REPLACE ' if plan.replace else ''}TABLE {table} AS {stored(con, sql)}")
             return frame(con, f"SELECT * FROM {table}")
 
     # Internals.

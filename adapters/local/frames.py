@@ -1,4 +1,4 @@
-"""DuckDB results as the DataFrames Snowflake's would be: whole numbers as integers, float64 with NULLs.
+"""Whole numbers as Snowflake keeps them: integers in DataFrames, BIGINT in what the kit stores.
 
 On Snowflake, ``SUM`` of whole numbers, ``COUNT_IF`` as a sum, ``CAST(x AS NUMBER)`` and every other
 ``NUMBER(p, 0)`` arrive in pandas as integers, and as float64 where the column holds a NULL
@@ -6,8 +6,14 @@ On Snowflake, ``SUM`` of whole numbers, ``COUNT_IF`` as a sum, ``CAST(x AS NUMBE
 scale 0 maps to (u)int or, for NULL, float64). DuckDB types the same results ``HUGEINT`` (``SUM`` of
 integers) or ``DECIMAL(p, 0)``, which its DataFrames carry as float64 (a count would reach a model's
 signature as ``double``), and an integer column with NULLs as pandas' nullable ``Int64``, which a
-scikit-learn model cannot read. Here the first are read as BIGINT (a result with values beyond 64 bits,
-which no count reaches, as DuckDB reads it) and the second as float64.
+scikit-learn model cannot read.
+
+So the kit reads such columns as BIGINT and integer columns with NULLs as float64 (``frame``), and
+stores them as BIGINT in the views and tables it makes from a query (``stored``: a feature view, a
+training set, ``create_table_as``), so that any DuckDB client reading the file (plain DuckDB feeding
+plain MLflow, say) gets the types the model was registered with. A whole number beyond 64 bits (which
+no count reaches; Snowflake would keep 38 digits) fails the read or the write with DuckDB's conversion
+error, which names the column.
 """
 
 from __future__ import annotations
@@ -20,33 +26,41 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-_WHOLE_NUMBER_TYPES = ("HUGEINT", "UHUGEINT")
+_WIDE_WHOLE_NUMBERS = ("HUGEINT", "UHUGEINT")
 
 
-def _is_whole_number(type_name: str) -> bool:
-    return type_name in _WHOLE_NUMBER_TYPES or (type_name.startswith("DECIMAL(") and type_name.endswith(",0)"))
+def _is_wide_whole_number(type_name: str) -> bool:
+    return type_name in _WIDE_WHOLE_NUMBERS or (type_name.startswith("DECIMAL(") and type_name.endswith(",0)"))
+
+
+def _as_bigint(relation: duckdb.DuckDBPyRelation) -> str | None:
+    """The select list that reads ``relation``'s wide whole-number columns as BIGINT (by position, so
+    that repeated names work), or None when it has none."""
+    types = [str(t) for t in relation.types]
+    if not any(_is_wide_whole_number(t) for t in types):
+        return None
+    return ", ".join(
+        f"CAST(#{i} AS BIGINT) AS {quote(name)}" if _is_wide_whole_number(t) else f"#{i}"
+        for i, (name, t) in enumerate(zip(relation.columns, types, strict=True), start=1)
+    )
+
+
+def stored(con: duckdb.DuckDBPyConnection, query: str) -> str:
+    """``query`` with its wide whole-number columns as BIGINT, for ``CREATE TABLE/VIEW … AS``
+    (``query`` is bound, not run)."""
+    columns = _as_bigint(con.sql(query))
+    return query if columns is None else f"SELECT {columns} FROM ({query}\n)"  # a -- comment ends at the newline
 
 
 def frame(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
-    """The rows of ``sql`` as a DataFrame, its whole-number columns as int64 (see the module's docstring)."""
-    import duckdb
-
+    """The rows of ``sql`` as a DataFrame, whole numbers as Snowflake's would be (the module's docstring)."""
     relation = con.sql(sql)
     if relation is None:  # a statement that returns no rows
         import pandas as pd
 
         return pd.DataFrame()
-    types = [str(t) for t in relation.types]
-    if any(_is_whole_number(t) for t in types):
-        columns = [
-            f"CAST(#{i} AS BIGINT) AS {quote(name)}" if _is_whole_number(t) else f"#{i}"
-            for i, (name, t) in enumerate(zip(relation.columns, types, strict=True), start=1)
-        ]
-        try:
-            return _nulls_as_float(relation.project(", ".join(columns)).df())
-        except duckdb.ConversionException:  # a value beyond 64 bits: as DuckDB reads it
-            pass
-    return _nulls_as_float(relation.df())
+    columns = _as_bigint(relation)
+    return _nulls_as_float((relation if columns is None else relation.project(columns)).df())
 
 
 def _nulls_as_float(rows: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from mlops_kit import names
 from mlops_kit.adapters.duckdb_messages import missing_reference, model_arguments_message
 from mlops_kit.adapters.local.errors import LocalErrorKinds
-from mlops_kit.adapters.local.frames import frame
+from mlops_kit.adapters.local.frames import frame, stored
 from mlops_kit.adapters.local.locks import (
     Busy,
     duckdb_advice,
@@ -146,7 +146,8 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
         target = _duck_name(table)
         prepared = self._prepare(query)
         with self.transaction() as con, self._model_functions(con, prepared.calls):
-            _run(con, prepared, f"CREATE OR REPLACE TABLE {target} AS ")
+            with _said_as_snowflake_says(con, prepared):
+                con.execute(f"CREATE OR REPLACE TABLE {target} AS {stored(con, prepared.sql)}")
             return con.execute(f"SELECT COUNT(*) FROM {target}").fetchall()[0][0]
 
     def _write_tables(self, writes: Sequence[TableWrite], mode: WriteMode) -> None:
@@ -402,10 +403,10 @@ def _rows(con: duckdb.DuckDBPyConnection, prepared: _Prepared) -> pd.DataFrame:
         return frame(con, prepared.sql)
 
 
-def _run(con: duckdb.DuckDBPyConnection, prepared: _Prepared, prefix: str = "") -> duckdb.DuckDBPyConnection:
-    """Run ``prefix`` + the prepared statement."""
+def _run(con: duckdb.DuckDBPyConnection, prepared: _Prepared) -> duckdb.DuckDBPyConnection:
+    """Run the prepared statement."""
     with _said_as_snowflake_says(con, prepared):
-        return con.execute(prefix + prepared.sql)
+        return con.execute(prepared.sql)
 
 
 @contextlib.contextmanager

@@ -168,3 +168,28 @@ def test_a_tracking_uri_the_local_backend_cannot_use_is_refused_before_anything_
         mlops_kit.connect("local", home=home)
     assert not (tmp_path / "no").exists()
     assert not (home / "mlflow.db").exists() and not (home / "mlartifacts").exists()
+
+
+def test_what_the_kit_stores_from_a_query_keeps_whole_numbers_as_bigint(tmp_path: Path) -> None:
+    """A count (SUM(CASE … 1 ELSE 0 END), DuckDB's HUGEINT) is BIGINT in the feature view, the training
+    set and a create_table_as table, so plain DuckDB reading the file gets integers, as the model's
+    signature says (issue 23: plain MLflow refused plain DuckDB's float64)."""
+    import duckdb
+
+    backend = mlops_kit.connect("local", home=tmp_path)
+    backend.warehouse.create_schemas(["PREP_DATA"])
+    orders = pd.DataFrame({"CUSTOMER_ID": ["C1", "C1", "C2"], "AMOUNT": [5.0, 50.0, 7.0]})
+    backend.warehouse.write_table("PREP_DATA.ORDERS", orders)
+    count = "SUM(CASE WHEN AMOUNT > 10 THEN 1 ELSE 0 END) AS BIG -- a comment at the end\n"
+    query = f"SELECT CUSTOMER_ID, {count} FROM PREP_DATA.ORDERS GROUP BY CUSTOMER_ID"
+    fs = backend.feature_store
+    fs.register_entity("CUSTOMER", ["CUSTOMER_ID"])
+    view = fs.register_feature_view("COUNTS", "v1", ["CUSTOMER"], query)
+    fs.generate_training_set("SELECT 'C1' AS CUSTOMER_ID, 1 AS LABEL", [view], save_as="TRAIN")
+    backend.warehouse.create_table_as("PREP_DATA.COUNTED", query)
+    backend.close()
+    con = duckdb.connect(str(tmp_path / f"{DEFAULT_DATABASE}.duckdb"), read_only=True)
+    for table in ('FEATURE_STORE."COUNTS$v1"', "FEATURE_STORE.TRAIN", "PREP_DATA.COUNTED"):
+        types = {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {table}").fetchall()}
+        assert types["BIG"] == "BIGINT", (table, types)
+    con.close()

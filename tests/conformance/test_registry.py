@@ -252,14 +252,16 @@ def test_a_version_keeps_its_metrics_comment_and_lineage_when_its_run_is_re_trac
     assert registry.get_metrics(f"M_{unique}", "V1")["f1_score"] == 0.95
 
 
-def test_models_callable_from_sql_agree_with_predict(
-    backend: mlops_kit.Backend,
-    unique: str,
-    data,
-    models,  # noqa: ANN001
-) -> None:
+@pytest.fixture
+def sql_backend(backend: mlops_kit.Backend) -> mlops_kit.Backend:
+    """The backend, where its warehouse calls models from SQL (``M!PREDICT(…)``); skipped elsewhere."""
     if not backend.warehouse.supports_model_sql:
         pytest.skip(f"{backend.name}: models are not callable from SQL here")
+    return backend
+
+
+def test_models_callable_from_sql_agree_with_predict(sql_backend: mlops_kit.Backend, unique: str, data, models) -> None:  # noqa: ANN001
+    backend = sql_backend
     features, _ = data
     xgb, logistic = models
     name = f"SQLM_{unique}"
@@ -282,14 +284,13 @@ def test_models_callable_from_sql_agree_with_predict(
 
 
 def test_a_model_call_with_the_wrong_arguments_says_what_the_model_takes(
-    backend: mlops_kit.Backend,
+    sql_backend: mlops_kit.Backend,
     unique: str,
     data,
     models,  # noqa: ANN001
 ) -> None:
     """Issue 17: the message named the kit's internal function (MLOPS_MODEL_0_PREDICT, a macro)."""
-    if not backend.warehouse.supports_model_sql:
-        pytest.skip(f"{backend.name}: models are not callable from SQL here")
+    backend = sql_backend
     features, _ = data
     name = f"ARGS_{unique}"
     backend.registry.log_model(name, "v1", models[1], sample_input=features.head())

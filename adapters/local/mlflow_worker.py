@@ -226,7 +226,12 @@ def serve() -> None:
             answer = _dumps((True, _OPERATIONS[name](session, *args, **kwargs)))
         except BaseException as exc:  # noqa: BLE001 - sent back and raised in the user's process
             answer = _dumps((False, _portable(exc, paths)))
-        _send(answers, answer)
+        try:
+            _send(answers, answer)
+        except OSError:  # the user's process is gone (killed): nobody to answer, and nothing to print
+            with contextlib.suppress(OSError):
+                answers.close()  # its unsent bytes would otherwise be reported again at exit
+            return
 
 
 def _failed_write(exc: BaseException) -> tuple[str | None, str] | None:

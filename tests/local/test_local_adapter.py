@@ -193,3 +193,26 @@ def test_what_the_kit_stores_from_a_query_keeps_whole_numbers_as_bigint(tmp_path
         types = {row[0]: row[1] for row in con.sql(f"DESCRIBE SELECT * FROM {table}").fetchall()}
         assert types["BIG"] == "BIGINT", (table, types)
     con.close()
+
+
+def test_a_worker_whose_process_is_gone_ends_without_a_traceback(tmp_path: Path) -> None:
+    """Issue 17: after a kill -9 of the lab, its orphaned MLflow worker printed a BrokenPipeError
+    traceback into the lab's output when it answered the call in flight."""
+    import pickle
+    import subprocess
+    import sys
+
+    from mlops_kit.adapters.local import mlflow_worker
+
+    worker = subprocess.Popen(
+        [sys.executable, "-c", "from mlops_kit.adapters.local.mlflow_worker import serve; serve()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert worker.stdin is not None and worker.stdout is not None and worker.stderr is not None
+    mlflow_worker._send(worker.stdin, pickle.dumps((LocalPaths(tmp_path, DEFAULT_DATABASE), sys.path)))
+    worker.stdout.close()  # the caller is gone, as after a kill -9: nobody reads the answer
+    mlflow_worker._send(worker.stdin, mlflow_worker._dumps(("read_records", ("experiments",), {})))
+    worker.stdin.close()
+    printed = worker.stderr.read().decode()
+    assert worker.wait(timeout=120) == 0
+    assert "Traceback" not in printed and "BrokenPipeError" not in printed, printed[-3000:]

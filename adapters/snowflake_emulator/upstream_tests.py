@@ -214,6 +214,9 @@ def test_root(source: Path, workdir: Path) -> Path:
     return source
 
 
+_PLUGIN = "mlops_kit.adapters.snowflake_emulator.upstream_tests"
+
+
 def run(
     source: Path,
     *,
@@ -233,7 +236,8 @@ def run(
         integ = root / "tests" / "integ" / "snowflake" / "ml"
         files = [str(integ / name) for name in NAMED_SELECTION if (integ / name).is_file()]
         env = {**os.environ, "MLOPS_KIT_UPSTREAM_REPORT": str(report)}
-        command = [sys.executable, "-m", "pytest", "-p", __name__, "-p", "no:cacheprovider", "-q",
+        # The plugin by its module name: run as ``python -m`` (scripts/run-snowflake-tests), __name__ is __main__.
+        command = [sys.executable, "-m", "pytest", "-p", _PLUGIN, "-p", "no:cacheprovider", "-q",
                    "--timeout=60", f"--rootdir={root / 'tests'}", *pytest_args, *files]  # fmt: skip
         if log is None:
             return subprocess.run(command, cwd=root, env=env, timeout=timeout, check=False).returncode

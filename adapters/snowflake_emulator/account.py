@@ -110,6 +110,11 @@ class _PersistentFakeSnow(FakeSnow):
         con.execute("SET autoinstall_known_extensions = false")
         con.execute("SET autoload_known_extensions = false")
         con.execute("SET enable_external_access = false")
+        # Snowflake coerces a VARCHAR where another type is expected ("implicit casting (coercion)",
+        # https://docs.snowflake.com/en/sql-reference/data-type-conversion): a spine's timestamps written
+        # as text compare with a feature view's TIMESTAMP in its ASOF JOIN. DuckDB casts only literals,
+        # unless asked to, as it did before 0.10.
+        con.execute("SET old_implicit_casting = true")
 
 
 # INFORMATION_SCHEMA.TABLES lists views too (TABLE_TYPE 'VIEW'):

@@ -526,6 +526,8 @@ def _check_arguments(sql: str, calls: list[ModelCall], functions: dict[str, SqlF
     for call in calls:
         function = functions[call.function]
         count = given.get(call.function.upper())
+        if function.has_params:
+            continue  # inference parameters may follow the inputs (the emulator does not pass them yet)
         if count is not None and count != len(function.inputs):
             raise ProgrammingError(
                 msg=model_arguments_message(
@@ -595,6 +597,7 @@ class SqlFunction:
     argument_types: list[str]
     run: Callable[..., Any]
     inputs: list[str]  # the names of the method's inputs, in order
+    has_params: bool  # inference parameters (ParamSpec) may follow the inputs
 
 
 def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
@@ -628,7 +631,7 @@ def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
             values = [json.dumps(v, default=_plain) for v in values]
         return pa.array(values, type=pa.string())
 
-    return SqlFunction(argument_types, run, [str(i["name"]) for i in method["inputs"]])
+    return SqlFunction(argument_types, run, [str(i["name"]) for i in method["inputs"]], bool(method.get("params")))
 
 
 def _plain(value: Any) -> Any:

@@ -44,7 +44,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlops_kit.adapters.duckdb_messages import INVALID_IDENTIFIER_ERRNO, INVALID_IDENTIFIER_SQLSTATE, missing_reference
-from mlops_kit.adapters.snowflake_emulator import sums
+from mlops_kit.adapters.snowflake_emulator import corrected_transforms
 from mlops_kit.adapters.snowflake_emulator.scripting import Script, is_block
 from mlops_kit.adapters.snowflake_emulator.statements import (
     FileTransfer,
@@ -81,7 +81,7 @@ def _to_sf(table: pa.Table, rowtype: list[Any]) -> pa.Table:
 
 # fakesnow's query handler converts every result with the ``to_sf`` it imported.
 fakesnow_server.to_sf = _to_sf
-sums.install()
+corrected_transforms.install()
 
 if TYPE_CHECKING:
     from fakesnow.conn import FakeSnowflakeConnection

@@ -182,3 +182,15 @@ def test_a_model_records_its_libraries_at_the_versions_that_trained_it(tmp_path:
     for conda_file in conda_files:
         dependencies = [d for d in yaml.safe_load(conda_file.read_text())["dependencies"] if isinstance(d, str)]
         assert trained & {d.split("::")[-1] for d in dependencies}, dependencies
+
+
+def test_text_is_coerced_and_cast_to_variant_as_snowflake_does(emulated_session: Session) -> None:
+    """Snowflake coerces a VARCHAR compared with a TIMESTAMP (a spine's timestamps written as text, in
+    the feature store's ASOF JOIN), and ``'red'::VARIANT`` is the string "red", not JSON text to parse
+    (Snowpark casts a categorical column so). Both failed on the emulator (Snowflake's own tests)."""
+    coerced = emulated_session.sql(
+        "SELECT COUNT(*) AS N FROM (SELECT '2024-01-02 00:00:00' AS TS_TEXT) WHERE TS_TEXT >= '2024-01-01'::TIMESTAMP_NTZ"
+    ).collect()
+    assert coerced[0]["N"] == 1
+    variant = emulated_session.sql("SELECT CAST(COLOR AS VARIANT) AS V FROM (SELECT 'red' AS COLOR)").collect()
+    assert variant[0]["V"] == '"red"'

@@ -52,3 +52,24 @@ def test_snowflake_own_tests_on_the_emulator(tmp_path: Path, capsys: pytest.Capt
         f"{figures['passed']} of Snowflake's own tests passed on the emulator, fewer than the {FLOOR} reached "
         f"before; failures: {json.dumps(figures['reasons'], indent=1)[:4000]}"
     )
+
+
+def test_the_script_runs_a_checkout_with_the_emulator_plugin(tmp_path: Path) -> None:
+    """``scripts/run-snowflake-tests PATH`` (``python -m …upstream_tests``) on a checkout: its tests import
+    what the plugin provides. Run as ``python -m``, the plugin was loaded as ``__main__``: none imported."""
+    import subprocess
+    import sys
+
+    integ = tmp_path / "checkout" / "tests" / "integ" / "snowflake" / "ml" / "feature_store"
+    integ.mkdir(parents=True)
+    (integ / "feature_store_test.py").write_text(
+        "from snowflake.ml.utils.connection_params import SnowflakeLoginOptions\n\n"
+        "def test_the_login_points_at_the_emulator():\n"
+        "    assert SnowflakeLoginOptions()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "mlops_kit.adapters.snowflake_emulator.upstream_tests", str(tmp_path / "checkout")],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "1 passed of 1 collected", done.stdout[-3000:]

@@ -253,11 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("source", type=Path, help="a snowflake-ml-python checkout, or the tests' .tar.gz")
     parser.add_argument("--report", type=Path, help="write the outcomes here as JSON")
-    parser.add_argument("pytest_args", nargs="*", help="more pytest arguments (after --)")
-    args = parser.parse_args(argv)
+    args, pytest_args = parser.parse_known_args(argv)  # the rest (after --, or any -k/-x …) goes to pytest
+    pytest_args = [a for a in pytest_args if a != "--"]
     with tempfile.TemporaryDirectory() as scratch:
         report = args.report or Path(scratch) / "report.json"
-        run(args.source, report=report, pytest_args=args.pytest_args)
+        run(args.source, report=report, pytest_args=pytest_args)
         figures = json.loads(report.read_text())
     print(f"{figures['passed']} passed of {figures['collected']} collected")
     return 0

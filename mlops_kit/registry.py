@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from mlops_kit import checks, clock, names
 from mlops_kit.boundary import Boundary, first_line
-from mlops_kit.errors import AlreadyExistsError, InvalidInputError, NotFoundError
+from mlops_kit.errors import AlreadyExistsError, InvalidInputError, MlopsKitError, NotFoundError
 from mlops_kit.records.model_versions import ModelVersionRecords, VersionLineage
 from mlops_kit.types import Lineage, Model, ModelVersion, Run, TrainingSet
 
@@ -370,6 +370,8 @@ class Registry(Boundary, abc.ABC):
                 out = np.asarray(self._predict(name, mv.version, rows, function))
         except InvalidInputError as exc:
             raise InvalidInputError(f"{exc}{_missing_values_hint(rows)}") from exc
+        except MlopsKitError:
+            raise  # the kit's own (a version whose files are gone, say) says what it is
         except Exception as exc:  # the model's own code (it runs in this process on some backends)
             raise InvalidInputError(
                 f"{what}: {type(exc).__name__}: {first_line(exc)}{_missing_values_hint(rows)}"

@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 
 from mlops_kit.csv_loading import ColumnType
 from mlops_kit.errors import InvalidInputError
+from mlops_kit.files import writing
 
 CUSTOMERS_COLUMNS: dict[str, ColumnType] = {
     "CUSTOMER_ID": "string",
@@ -238,7 +239,7 @@ def _write_frame(frame: pd.DataFrame, columns: list[str], path: Path) -> None:
             arrays.append(pa.array(series.astype("string[pyarrow]").array).cast(pa.string()))
     table = pa.table(arrays, names=columns)
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as sink:
+    with writing(tmp, f"the data file {path.name}:"), open(tmp, "wb") as sink:
         sink.write((",".join(columns) + "\n").encode("ascii"))
         try:
             pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none"))

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from mlops_kit import Backend, Run
+from mlops_kit.files import writing
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
@@ -34,10 +35,11 @@ def write_viewer(backend: Backend, experiment: str, out_file: Path, metric: str 
         for run in runs:
             parts.append(_detail(backend, experiment, run, Path(folder)))
     out_file.parent.mkdir(parents=True, exist_ok=True)
-    out_file.write_text(
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(experiment)}</title>"
-        f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>"
-    )
+    with writing(out_file, "the experiment viewer"):
+        out_file.write_text(
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(experiment)}</title>"
+            f"<style>{_STYLE}</style></head><body>{''.join(parts)}</body></html>"
+        )
     return out_file
 
 

@@ -45,6 +45,7 @@ try:  # run as a script from a checkout, or imported as mlops_kit.examples
         shap_values,
         xgb,
     )
+    from mlops_kit.files import writing
 except ImportError:  # pragma: no cover - the package is not installed
     sys.exit("mlops_kit is not installed: run `pip install -e '.[lab]'` from the repository first")
 
@@ -107,7 +108,8 @@ class Lab:
 
     def save_figure(self, figure: Any, name: str) -> Path:
         path = self.plots_dir / name
-        figure.savefig(path, dpi=110, bbox_inches="tight")
+        with writing(path, "the plot"):
+            figure.savefig(path, dpi=110, bbox_inches="tight")
         return path
 
     def split(self) -> Split:

@@ -473,3 +473,20 @@ def test_a_full_disk_fails_the_registration_naming_it_and_a_rerun_repairs(small_
     assert [v.version for v in kit.registry.list_versions("FULL")] == ["V1"]
     assert kit.registry.predict("FULL", rows)["output_feature_0"].tolist() == model.predict(rows).tolist()
     kit.close()
+
+
+def test_a_full_disk_under_the_lab_output_names_the_file_and_leaves_no_part_of_it(small_disk: Path) -> None:
+    """Issue 17: a full disk under --out ended the lab with "unexpected OSError" and no path."""
+    from mlops_kit.examples import churn_data
+
+    customers, orders = churn_data.generate(customers=50, seed=1)
+    filler = small_disk / "filler"
+    with open(filler, "wb") as handle:  # fill the disk to its last bytes
+        with contextlib.suppress(OSError):
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+    out = small_disk / "out"
+    with pytest.raises(mlops_kit.RunFailedError, match=r"could not write the data file CUSTOMERS.csv: .*No space left"):
+        churn_data.write_csv(customers, orders, out)
+    assert not [p.name for p in out.iterdir() if p.suffix == ".tmp"]

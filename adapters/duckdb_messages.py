@@ -9,7 +9,8 @@ The wording is Snowflake's as users quote it (e.g. https://sambobb.com/posts/sno
 the error number 000904 / SQLSTATE 42000 is the connector's for it, not confirmed here on a live account.
 A model method (``M!PREDICT(…)``) called with a number of arguments it does not take is Snowflake's
 ``Invalid argument types for function`` (001044, 42P13), with what the method takes added: DuckDB would
-name the kit's internal function.
+name the kit's internal function. That wording and number are Snowflake's for a UDF called with
+arguments it does not take, as users quote them; not confirmed here for a model method on a live account.
 """
 
 from __future__ import annotations

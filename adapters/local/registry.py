@@ -69,10 +69,10 @@ from mlops_kit.adapters.local.locks import HomeLock
 from mlops_kit.adapters.local.mlflow_records import LoggedModelRecord, VersionRecord, version_record
 from mlops_kit.adapters.local.mlflow_store import can_relink_runs, logged_model_id, purge, relink_run
 from mlops_kit.adapters.local.mlflow_worker import Session, operation
+from mlops_kit.adapters.local.model_requirements import model_libraries, pinned
 from mlops_kit.adapters.local.sql import ModelCall
 from mlops_kit.adapters.local.warehouse import SqlModelFunction
 from mlops_kit.errors import AlreadyExistsError, NotFoundError
-from mlops_kit.packages import model_libraries, pinned
 from mlops_kit.processes import ProcessOwner
 from mlops_kit.registry import PREDICT_FUNCTIONS, Registration, Registry
 from mlops_kit.types import Model, ModelVersion

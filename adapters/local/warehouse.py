@@ -288,7 +288,10 @@ class LocalWarehouse(LocalErrorKinds, Warehouse):
                 ["DOUBLE"] * len(spec.feature_names),
                 "STRUCT(" + ", ".join(f"output_feature_{i} {spec.output_type}" for i in range(spec.output_width)) + ")",
                 type="arrow",
-                null_handling="special",  # NULL rows reach the model, as on Snowflake (DuckDB would skip them)
+                # NULL rows reach the model, as a Snowflake UDF gets them (DuckDB would answer NULL without
+                # calling it): https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-designing
+                # ("NULL values": a SQL NULL argument is None, NaN in a vectorized UDF's batch)
+                null_handling="special",
                 side_effects=False,
             )
         return specs

@@ -3,11 +3,10 @@
 The core (``mlops_kit/registry.py``) checks arguments, applies the kit's rules and keeps lineage in
 its record table (``<registry schema>.MLOPS_KIT_VERSION_LINEAGE``: models logged from a pandas
 sample carry no native Snowflake lineage edges to read back). This file maps each primitive onto
-snowflake-ml. Models are logged for the ``WAREHOUSE`` platform with conda packages from Snowflake's
-channel: the model's own libraries pinned to the versions that trained it (``mlops_kit/packages.py``:
-a pipeline's xgboost step included, which snowflake-ml's scikit-learn handler would leave out), then
-what snowflake-ml infers, with ``relax_version`` so a local patch release need not
-exist there.
+snowflake-ml. Models are logged for the ``WAREHOUSE`` platform with dependencies snowflake-ml
+infers from the model (conda packages from Snowflake's channel, pinned to the installed versions: a
+pipeline's XGBoost step included, ``model_handlers/sklearn.py`` in 2.6.0) and ``relax_version`` so a
+local patch release need not exist there.
 
 Snowflake cannot hide a version while it is registered, nor swap two: an overwrite drops the old
 version first, and a version is visible as soon as ``Registry.log_model`` returns, just before the
@@ -25,7 +24,6 @@ from snowflake.ml.registry import Registry as SfRegistry
 from mlops_kit import names
 from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
 from mlops_kit.errors import NotFoundError
-from mlops_kit.packages import model_libraries, pinned
 from mlops_kit.registry import Registration, Registry
 from mlops_kit.types import Model, ModelVersion
 
@@ -117,7 +115,6 @@ class SnowflakeRegistry(SnowflakeErrorKinds, Registry):
                 metrics=r.metrics or None,
                 target_platforms=["WAREHOUSE"],
                 sample_input_data=r.sample_input,
-                conda_dependencies=pinned(model_libraries(r.model)) or None,
                 options={"relax_version": True, "enable_explainability": False},
             )
             if r.make_default and r.replaces:

@@ -651,7 +651,8 @@ def _registered_functions(statement: Statement, functions: dict[str, SqlFunction
     for name, function in functions.items():
         function.run.__signature__ = _positional(len(function.argument_types))  # type: ignore[attr-defined]
         # A vectorized UDF on Snowflake gets its NULL rows too (as NaN / None in the batch): the model
-        # decides what they mean. DuckDB's default would answer NULL without calling the function.
+        # decides what they mean (https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-designing,
+        # "NULL values"). DuckDB's default would answer NULL without calling the function.
         con.create_function(
             f"{name}_TEXT", function.run, function.argument_types, "VARCHAR",
             type="arrow", null_handling="special", side_effects=False,

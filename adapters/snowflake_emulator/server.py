@@ -127,7 +127,8 @@ class EmulatorSession:
     #: The IDs of the session's queries, in order (LAST_QUERY_ID); describe-only requests are none.
     query_ids: list[str] = field(default_factory=list)
     #: What a model method's Python code raised in the running statement (``models.py``): Snowflake
-    #: fails the statement with 100357, Python Interpreter Error, naming it.
+    #: fails the statement with "Python Interpreter Error:" and the handler's traceback; the number
+    #: 100357 (P0000) is the one users quote for it, not confirmed here on a live account.
     method_failure: str | None = None
 
     def local_names(self, sql: str) -> str:

@@ -447,6 +447,16 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+def _fill(disk: Path) -> Path:
+    """Fill ``disk`` to its last bytes with one file; returns it (delete it to free the space)."""
+    filler = disk / "filler"
+    with open(filler, "wb") as handle, contextlib.suppress(OSError):
+        while True:
+            handle.write(b"\0" * 65536)
+            handle.flush()
+    return filler
+
+
 def test_a_full_disk_fails_the_registration_naming_it_and_a_rerun_repairs(small_disk: Path) -> None:
     """Issue 17: on a full disk the lab exited 0; MLflow's OSError arrived without the path."""
     import numpy as np
@@ -457,12 +467,7 @@ def test_a_full_disk_fails_the_registration_naming_it_and_a_rerun_repairs(small_
     rows = pd.DataFrame({"A": np.linspace(0, 1, 20)})
     model = LogisticRegression().fit(rows, rows.A > 0.5)
     kit.registry.log_model("FIRST", "v1", model, sample_input=rows.head())  # the stores and their locks exist
-    filler = small_disk / "filler"
-    with open(filler, "wb") as handle:  # fill the disk to its last bytes
-        with contextlib.suppress(OSError):
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
+    filler = _fill(small_disk)
     try:
         with pytest.raises(mlops_kit.BackendUnavailableError, match=r"No space left on device") as refused:
             kit.registry.log_model("FULL", "v1", model, sample_input=rows.head())
@@ -480,12 +485,7 @@ def test_a_full_disk_under_the_lab_output_names_the_file_and_leaves_no_part_of_i
     from mlops_kit.examples import churn_data
 
     customers, orders = churn_data.generate(customers=50, seed=1)
-    filler = small_disk / "filler"
-    with open(filler, "wb") as handle:  # fill the disk to its last bytes
-        with contextlib.suppress(OSError):
-            while True:
-                handle.write(b"\0" * 65536)
-                handle.flush()
+    _fill(small_disk)
     out = small_disk / "out"
     with pytest.raises(mlops_kit.RunFailedError, match=r"could not write the data file CUSTOMERS.csv: .*No space left"):
         churn_data.write_csv(customers, orders, out)

@@ -159,8 +159,9 @@ def test_unconfirmed_conda_packages_are_said_once_per_set(tmp_path: Path, caplog
 
 def test_a_model_records_its_libraries_at_the_versions_that_trained_it(tmp_path: Path) -> None:
     """Snowflake builds the warehouse runtime from the version's conda dependencies: an XGBoost step
-    inside a scikit-learn pipeline (snowflake-ml's scikit-learn handler records scikit-learn only) must
-    arrive as ``xgboost`` at the trained version, or the warehouse cannot unpickle the model."""
+    inside a scikit-learn pipeline must arrive as ``xgboost`` at the trained version (snowflake-ml's
+    sklearn handler pins pipeline steps, ``model_handlers/sklearn.py``), or the warehouse cannot unpickle
+    the model. With XGBoost installed as ``xgboost-cpu`` it arrived unpinned: the locks keep ``xgboost``."""
     import xgboost
     import yaml
     from sklearn.pipeline import make_pipeline

@@ -6,6 +6,7 @@ Importing this package imports neither pandas, mlflow, duckdb nor snowflake.
 
 from mlops_kit.connect import BACKENDS, Backend, connect
 from mlops_kit.errors import (
+    AccessDeniedError,
     AlreadyExistsError,
     BackendUnavailableError,
     InvalidInputError,
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BACKENDS",
+    "AccessDeniedError",
     "AlreadyExistsError",
     "Artifact",
     "Backend",

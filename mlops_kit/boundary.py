@@ -23,7 +23,7 @@ import contextlib
 import re
 from collections.abc import Iterator
 
-from mlops_kit.errors import MlopsKitError
+from mlops_kit.errors import MlopsKitError, narrowed
 
 
 class Boundary:
@@ -42,9 +42,9 @@ class Boundary:
 
         Args:
             what: what was being done, as the start of the message (``"could not write PREP_DATA.T"``).
-            kind: the kit error to raise for every recognised engine error, instead of the one
-                ``error_kind`` gives; for calls whose object is known to exist, where "not found"
-                can only be about the input.
+            kind: the kit error to raise for a recognised engine error instead of the one
+                ``error_kind`` gives (``errors.narrowed``); for calls whose object is known to
+                exist, where "not found" can only be about the input.
         """
         try:
             yield
@@ -54,7 +54,7 @@ class Boundary:
             found = self.error_kind(exc)
             if found is None:
                 raise
-            raise (kind or found)(f"{what}: {first_line(exc)}") from exc
+            raise narrowed(found, kind)(f"{what}: {first_line(exc)}") from exc
 
 
 def first_line(exc: BaseException) -> str:

@@ -23,6 +23,11 @@ class InvalidInputError(MlopsKitError, ValueError):
     """Input that cannot be accepted: a bad name, a malformed file, a wrong column."""
 
 
+class AccessDeniedError(MlopsKitError, PermissionError):
+    """The backend refused for want of a privilege: the message names the privilege and the object,
+    and what an administrator grants (Snowflake's ``003001 Insufficient privileges``)."""
+
+
 class BackendUnavailableError(MlopsKitError):
     """A backend cannot be used: its extra is not installed or it cannot be reached."""
 
@@ -34,3 +39,12 @@ class StoreLockedError(BackendUnavailableError):
 
 class RunFailedError(MlopsKitError):
     """A step of a workflow failed; the stores were left as they were or marked failed."""
+
+
+def narrowed(found: type[MlopsKitError], known: type[MlopsKitError] | None) -> type[MlopsKitError]:
+    """``known`` in place of the error an engine error was classified as (``found``), for a call whose
+    object is known to exist, so "not found" can only be about the input, except where ``found``
+    says the backend failed or a privilege is missing: that stays what it is."""
+    if known is None or issubclass(found, (BackendUnavailableError, AccessDeniedError)):
+        return found
+    return known

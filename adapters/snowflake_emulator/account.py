@@ -10,6 +10,9 @@ Layout of ``<root>`` (by default ``$MLOPS_KIT_HOME/snowflake-emulator``)::
     models/…              files of model versions (what CREATE MODEL … FROM @stage copied)
     experiments/…         artifacts of experiment runs
 
+The account is its user's alone, as the local home is, whatever the umask: the folder is 0700 and
+the DuckDB files 0600 (``keep_private``: when the account opens and when a database file appears).
+
 DuckDB commits every statement (or writes its log first), so a process killed at any moment leaves
 files the next start opens as they were after the last finished statement.
 """
@@ -18,7 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import os
 import shutil
+import stat
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,6 +33,7 @@ from fakesnow import info_schema, macros
 from fakesnow.instance import FakeSnow
 from fakesnow.transforms import show
 
+from mlops_kit.adapters.local.home import create_private_folder
 from mlops_kit.errors import BackendUnavailableError
 
 STATE_SCHEMA = "_fs_global._emulator"
@@ -144,8 +150,9 @@ class EmulatedAccount:
         from filelock import FileLock, Timeout
 
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self._process_lock = FileLock(str(root / "account.lock"), thread_local=False, is_singleton=True)
+        create_private_folder(root, "the emulated Snowflake account")
+        os.chmod(root, 0o700)  # an account an earlier version made as the umask said
+        self._process_lock = FileLock(str(root / "account.lock"), mode=0o600, thread_local=False, is_singleton=True)
         try:
             self._process_lock.acquire(timeout=lock_timeout)
         except Timeout as exc:
@@ -155,6 +162,7 @@ class EmulatedAccount:
             ) from exc
         try:
             self.fakesnow = _PersistentFakeSnow(root)
+            self.keep_private()
             self.state = self.fakesnow.duck_conn.cursor()
             self.state.execute(_STATE_TABLES)
             self.ensure_information_schema()
@@ -172,6 +180,12 @@ class EmulatedAccount:
         #: One statement at a time: the emulator serves one user, and DuckDB connections are not
         #: meant to be shared across threads mid-statement.
         self.lock = threading.RLock()
+
+    def keep_private(self) -> None:
+        """Make the account's DuckDB files (DuckDB creates them as the umask says) its owner's alone."""
+        for file in (*self.root.glob("account.*"), *self.area("databases").glob("*.db*")):
+            if file.is_file() and stat.S_IMODE(file.stat().st_mode) != 0o600:
+                os.chmod(file, 0o600)
 
     def ensure_information_schema(self) -> None:
         """Give every attached database an INFORMATION_SCHEMA.TABLES that lists its views too."""

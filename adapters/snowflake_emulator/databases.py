@@ -74,6 +74,7 @@ def create_database(statement: Statement, match: re.Match[str]) -> Rows:
     run_on_fakesnow(statement, f"CREATE DATABASE {quoted(name)}")
     run_on_fakesnow(statement, f"CREATE SCHEMA IF NOT EXISTS {quoted(name)}.PUBLIC")
     run_on_fakesnow(statement, f"USE SCHEMA {quoted(name)}.PUBLIC")
+    statement.account.keep_private()
     statement.account.ensure_information_schema()
     comment = re.search(rf"\bCOMMENT\s*=\s*(?P<comment>{STRING})", match["rest"], re.IGNORECASE)
     statement.account.execute(

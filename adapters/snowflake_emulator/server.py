@@ -227,6 +227,7 @@ class EmulatorServer:
         autocommit = session_params.get("AUTOCOMMIT", True)
         async with self._lock():
             conn = await run_in_threadpool(self.account.fakesnow.connect, database, schema, autocommit=autocommit)
+            self.account.keep_private()  # fakesnow makes the login's database file if there was none
         token = secrets.token_urlsafe(32)
         session = EmulatorSession(token, self.account, conn, warehouse or DEFAULT_WAREHOUSE)
         self.sessions[token] = session

@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import stat
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -195,3 +197,30 @@ def test_text_is_coerced_and_cast_to_variant_as_snowflake_does(emulated_session:
     assert coerced[0]["N"] == 1
     variant = emulated_session.sql("SELECT CAST(COLOR AS VARIANT) AS V FROM (SELECT 'red' AS COLOR)").collect()
     assert variant[0]["V"] == '"red"'
+
+
+def test_the_account_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    """The account holds every customer row: its folder is 0700 and its DuckDB files 0600, as the local
+    home's are, also for a database created later and one a login made (they were 0644, 0666 under
+    umask 000)."""
+    code = f"""
+        import os
+        os.umask(0)
+        from mlops_kit.adapters.snowflake_emulator import start_emulator, stop_emulator
+        from pathlib import Path
+        emulator = start_emulator(Path({str(tmp_path)!r}) / "snowflake-emulator")
+        session = emulator.session("LOGIN_DB", "PUBLIC")
+        session.sql("CREATE DATABASE LATER_DB").collect()
+        session.sql("CREATE TABLE LATER_DB.PUBLIC.T AS SELECT 1 AS A").collect()
+        session.close()
+        stop_emulator(emulator)
+    """
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    root = tmp_path / "snowflake-emulator"
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+    files = [root / "account.duckdb", root / "account.lock", *(root / "databases").glob("*.db")]
+    assert {path.stem for path in files} >= {"account", "LOGIN_DB", "LATER_DB"}
+    assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in files} == {
+        path.name: oct(0o600) for path in files
+    }

@@ -85,10 +85,15 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
         }
         try:
             for write in writes:
+                # Not overwrite=True: the connector would load a table named SNOWPARK_TEMP_TABLE_<random>
+                # (a permanent table, pandas_tools.write_pandas) and rename it, so a kill in between left
+                # a copy of the rows that nothing removes. The staging table has a known name instead,
+                # which the next write of the table replaces.
                 stage = stages[write.table]
+                self._run(f"DROP TABLE IF EXISTS {self.qualify(stage)}")
                 self.session.write_pandas(
                     write.frame, stage.table, database=self._database, schema=stage.schema,
-                    auto_create_table=True, overwrite=True, use_logical_type=True,
+                    auto_create_table=True, use_logical_type=True,
                 )  # fmt: skip
         except BaseException:
             for stage in stages.values():

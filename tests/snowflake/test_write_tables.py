@@ -3,6 +3,11 @@ frame staged before any table changes, then swapped in; a failed load changes no
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from snowflake.snowpark import Session
@@ -64,3 +69,40 @@ def test_append_adds_every_table_in_one_transaction(warehouse: SnowflakeWarehous
     warehouse.write_tables({"PREP_DATA.ORDERS": more, "PREP_DATA.CUSTOMERS": CUSTOMERS}, mode="append")
     assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5), ("O9", "C2", 3.0)]
     assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Basic"), ("C2", "Premium")]
+
+
+_KILLED_AFTER_THE_LOAD = """
+import os, signal, sys
+import pandas as pd
+from snowflake.connector.cursor import SnowflakeCursor
+from mlops_kit.adapters.snowflake_emulator import connect_snowflake_emulator
+
+execute = SnowflakeCursor.execute
+
+def execute_then_die_after_the_load(self, command, *args, **kwargs):
+    result = execute(self, command, *args, **kwargs)
+    if sys.argv[2] == "kill" and command.lstrip().upper().startswith("COPY INTO"):
+        os.kill(os.getpid(), signal.SIGKILL)  # as kill -9: the rows are loaded, nothing renamed yet
+    return result
+
+SnowflakeCursor.execute = execute_then_die_after_the_load
+backend = connect_snowflake_emulator(home=sys.argv[1])
+backend.warehouse.create_schemas(["PREP_DATA"])
+backend.warehouse.write_table("PREP_DATA.CUSTOMERS", pd.DataFrame({"CUSTOMER_ID": ["C1", "C2", "C3"]}))
+print(sorted(backend.warehouse.list_tables("PREP_DATA")))
+backend.close()
+"""
+
+
+def test_a_kill_during_a_load_leaves_no_copy_of_the_rows_after_the_rerun(tmp_path: Path) -> None:
+    """A kill -9 after the rows are loaded: the rerun ends with the table and nothing else. The connector's
+    overwrite path loaded a permanent ``SNOWPARK_TEMP_TABLE_…`` that survived every later run."""
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILLED_AFTER_THE_LOAD, str(tmp_path), "kill"], capture_output=True, text=True
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    rerun = subprocess.run(
+        [sys.executable, "-c", _KILLED_AFTER_THE_LOAD, str(tmp_path), "rerun"], capture_output=True, text=True
+    )
+    assert rerun.returncode == 0, rerun.stderr
+    assert rerun.stdout.strip() == "['CUSTOMERS']"

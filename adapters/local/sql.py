@@ -1,8 +1,8 @@
 """Snowflake SQL in, DuckDB SQL out: the one dialect the workflow is written in, run locally.
 
-sqlglot does the translation. Model calls in Snowflake's spelling (``MODEL!PREDICT(...)`` and
-``WITH M AS MODEL NAME VERSION V1 SELECT M!PREDICT(...)``) are not SQL sqlglot parses, so they are
-found first among sqlglot's tokens (never inside a string literal or a comment) and replaced by
+sqlglot does the translation. Model calls in Snowflake's spelling (``MODEL!PREDICT(...)``,
+``MODEL(NAME, V1)!PREDICT(...)``, ``WITH M AS MODEL NAME VERSION V1 SELECT M!PREDICT(...)``) are not
+SQL sqlglot parses: ``mlops_kit/model_calls.py`` finds them among sqlglot's tokens and they become
 calls to DuckDB functions the warehouse registers for that query.
 
 Where DuckDB would answer differently from Snowflake, the translation makes it answer the same:
@@ -18,15 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mlops_kit import names, statements
+from mlops_kit import model_calls, names, statements
 from mlops_kit.errors import InvalidInputError
 
 if TYPE_CHECKING:
     from sqlglot import exp
-    from sqlglot.tokens import Token
 
 MODEL_METHODS = ("PREDICT", "PREDICT_PROBA")
-_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 @dataclass(frozen=True)
@@ -42,131 +40,29 @@ class ModelCall:
 def extract_model_calls(sql: str) -> tuple[str, list[ModelCall]]:
     """Replace Snowflake model calls in ``sql`` with plain function calls; list what was replaced.
 
-    ``WITH M AS MODEL NAME [VERSION V]`` entries are removed from their WITH clause (the clause too
-    when nothing else is left in it) and ``M!PREDICT(`` becomes ``MLOPS_MODEL_<n>_PREDICT(``.
+    ``mlops_kit/model_calls.py`` finds them; ``M!PREDICT(`` becomes ``MLOPS_MODEL_<n>_PREDICT(``.
 
     Raises:
         InvalidInputError: a model method other than PREDICT / PREDICT_PROBA, or a model name or
             version that is not a plain identifier.
     """
-    tokens = statements.tokenize(sql)
-    edits: list[tuple[int, int, str]] = []  # (start, end exclusive, replacement) in sql
-    aliases: dict[str, tuple[str, str | None]] = {}
-    for index, token in enumerate(tokens):
-        if token.token_type.name == "WITH":
-            edits += _model_ctes(tokens, index, aliases)
-
     calls: dict[tuple[str, str | None, str], ModelCall] = {}
-    for index, token in enumerate(tokens):
-        if token.token_type.name != "EXCLAMATION":
-            continue
-        target = _name_before(tokens, index)
-        if not target or index + 2 >= len(tokens) or not _is_name(tokens[index + 1]):
-            continue
-        if tokens[index + 2].token_type.name != "L_PAREN":
-            continue
-        parts = [t.text for t in tokens[target[0] : index] if t.token_type.name != "DOT"]
-        function = tokens[index + 1].text.upper()
+
+    def function_for(call: model_calls.ModelCall) -> str:
+        function = call.method.upper()
         if function not in MODEL_METHODS:
             raise InvalidInputError(
                 f"model method {function} is not supported: use {' or '.join(MODEL_METHODS)} "
-                f"(in: {'.'.join(parts)}!{tokens[index + 1].text})"
+                f"(in: {call.model_name}!{call.method})"
             )
-        if len(parts) == 1 and parts[0].upper() in aliases:
-            model, version = aliases[parts[0].upper()]
-        else:
-            model, version = names.identifier(parts[-1], "model"), None
+        model = names.identifier(call.model[-1], "model")
+        version = names.model_version(call.version) if call.version is not None else None
         key = (model, version, function)
         if key not in calls:
             calls[key] = ModelCall(model, version, function, f"MLOPS_MODEL_{len(calls)}_{function}")
-        edits.append((tokens[target[0]].start, tokens[index + 2].end + 1, f"{calls[key].sql_function}("))
+        return calls[key].sql_function
 
-    for start, end, replacement in sorted(edits, reverse=True):
-        sql = sql[:start] + replacement + sql[end:]
-    return sql, list(calls.values())
-
-
-def _model_ctes(
-    tokens: list[Token], with_index: int, aliases: dict[str, tuple[str, str | None]]
-) -> list[tuple[int, int, str]]:
-    """The edits that drop the model entries (``M AS MODEL NAME [VERSION V]``) of one WITH clause;
-    the models are recorded in ``aliases``. A clause of another shape is left alone."""
-    entries: list[tuple[int, int, bool]] = []  # (first token, last token, is a model)
-    i = with_index + 1
-    if i < len(tokens) and tokens[i].text.upper() == "RECURSIVE":
-        i += 1
-    while i + 2 < len(tokens) and _is_name(tokens[i]):
-        first = i
-        if tokens[i + 1].token_type.name == "L_PAREN":  # a column list: name (a, b) AS (...)
-            i = _closing_paren(tokens, i + 1)
-        if i + 2 >= len(tokens) or tokens[i + 1].token_type.name != "ALIAS":
-            return []
-        if tokens[i + 2].text.upper() == "MODEL" and i + 3 < len(tokens) and _is_name(tokens[i + 3]):
-            j = i + 3
-            while j + 2 < len(tokens) and tokens[j + 1].token_type.name == "DOT" and _is_name(tokens[j + 2]):
-                j += 2
-            model = names.identifier(tokens[j].text, "model")
-            version = None
-            if j + 2 < len(tokens) and tokens[j + 1].text.upper() == "VERSION" and _is_name(tokens[j + 2]):
-                version = names.model_version(tokens[j + 2].text)
-                j += 2
-            aliases[tokens[first].text.upper()] = (model, version)
-            entries.append((first, j, True))
-            i = j + 1
-        else:
-            j = i + 2
-            while j < len(tokens) and tokens[j].token_type.name != "L_PAREN":  # [NOT] MATERIALIZED
-                j += 1
-            if j >= len(tokens):
-                return []
-            j = _closing_paren(tokens, j)
-            entries.append((first, j, False))
-            i = j + 1
-        if i < len(tokens) and tokens[i].token_type.name == "COMMA":
-            i += 1
-        else:
-            break
-    if not any(is_model for _, _, is_model in entries):
-        return []
-    if all(is_model for _, _, is_model in entries):
-        return [(tokens[with_index].start, tokens[entries[-1][1]].end + 1, "")]
-    edits = []
-    for position, (first, last, is_model) in enumerate(entries):
-        if not is_model:
-            continue
-        if position + 1 < len(entries):  # "m AS MODEL X," : up to the next entry
-            edits.append((tokens[first].start, tokens[entries[position + 1][0]].start, ""))
-        else:  # ", m AS MODEL X" : from the end of the previous entry
-            edits.append((tokens[entries[position - 1][1]].end + 1, tokens[last].end + 1, ""))
-    return edits
-
-
-def _closing_paren(tokens: list[Token], open_index: int) -> int:
-    depth = 0
-    for i in range(open_index, len(tokens)):
-        kind = tokens[i].token_type.name
-        depth += kind == "L_PAREN"
-        depth -= kind == "R_PAREN"
-        if depth == 0:
-            return i
-    raise InvalidInputError("SQL does not parse: a parenthesis is not closed")
-
-
-def _is_name(token: Token) -> bool:
-    """A bare or quoted identifier (keywords such as MODEL or VERSION tokenize as names too)."""
-    kind = token.token_type.name
-    return kind == "IDENTIFIER" or ("STRING" not in kind and bool(_PLAIN_NAME.fullmatch(token.text)))
-
-
-def _name_before(tokens: list[Token], index: int) -> tuple[int, int] | None:
-    """The tokens of a dotted name (``DB.SCHEMA.MODEL``) ending right before ``index``."""
-    end = index - 1
-    if end < 0 or not _is_name(tokens[end]):
-        return None
-    start = end
-    while start >= 2 and tokens[start - 1].token_type.name == "DOT" and _is_name(tokens[start - 2]):
-        start -= 2
-    return start, end
+    return model_calls.rewrite_model_calls(sql, function_for), list(calls.values())
 
 
 def to_duckdb(sql: str, calls: Sequence[ModelCall] = (), *, name_columns: bool = True) -> str:

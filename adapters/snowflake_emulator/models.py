@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 from snowflake.connector.errors import ProgrammingError
 
+from mlops_kit import model_calls
 from mlops_kit.adapters.duckdb_messages import (
     INVALID_ARGUMENTS_ERRNO,
     INVALID_ARGUMENTS_SQLSTATE,
@@ -55,11 +56,11 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     identifier,
     invalid,
     like_of,
-    masked,
     show_filter,
     status,
     string_value,
 )
+from mlops_kit.errors import InvalidInputError
 
 logger = logging.getLogger("mlops_kit.snowflake_emulator")
 
@@ -487,15 +488,6 @@ def describe_artifact_repository(statement: Statement, match: re.Match[str]) -> 
 # (calling a model's methods from SQL: <model>!<method>(…) for the default version,
 # WITH <alias> AS MODEL <model> VERSION <v> … <alias>!<method>(…), and MODEL(<model>, <v>)!<method>(…)).
 
-_WITH_MODEL = re.compile(
-    rf"(?P<lead>\bWITH\s+|,\s*)(?P<alias>{IDENT})\s+AS\s+MODEL\s+(?P<model>{NAME})(?:\s+VERSION\s+(?P<version>{IDENT}))?\s*(?P<comma>,)?",
-    re.IGNORECASE,
-)
-_MODEL_CALL = re.compile(
-    rf"(?:\bMODEL\s*\(\s*(?P<model>{NAME})\s*,\s*(?P<version>{IDENT})\s*\)|(?P<target>{NAME}))\s*!\s*(?P<method>{IDENT})\s*\(",
-    re.IGNORECASE,
-)
-
 
 @dataclass(frozen=True)
 class ModelCall:
@@ -539,49 +531,27 @@ def _check_arguments(sql: str, calls: list[ModelCall], functions: dict[str, SqlF
 
 
 def _rewrite_calls(statement: Statement) -> tuple[str, list[ModelCall]]:
-    sql = statement.sql
-    aliases: dict[str, tuple[str, str | None]] = {}
-
-    def drop_alias(found: re.Match[str]) -> str:
-        aliases[identifier(found["alias"])] = (found["model"], found["version"])
-        if found["lead"].strip().upper().startswith("WITH"):
-            return "WITH " if found["comma"] else ""
-        return "," if found["comma"] else ""
-
-    sql = _substitute(sql, _WITH_MODEL, drop_alias)
+    """The statement with its model calls (``mlops_kit/model_calls.py``) as calls of the functions
+    ``_registered_functions`` registers; a call of a model or version that does not exist is refused."""
     calls: dict[tuple[VersionRef, str], ModelCall] = {}
 
-    def replace(found: re.Match[str]) -> str:
-        if found["model"]:
-            model_text, version_text = found["model"], found["version"]
-        else:
-            model_text, version_text = aliases.get(identifier(found["target"]), (found["target"], None))
-        model = statement.object_name(model_text, "model")
+    def function_for(call: model_calls.ModelCall) -> str:
+        model = statement.object_name(call.model_name, "model")
         row = _require_model(statement, model)
-        version = identifier(version_text) if version_text else row[2]
+        version = identifier(call.version) if call.version else row[2]
         _require_version(statement, model, version)
         ref = VersionRef(model, version)
-        method = identifier(found["method"])
+        method = identifier(call.method)
         key = (ref, method)
         if key not in calls:
             calls[key] = ModelCall(ref, method, f"_EMULATOR_MODEL_{statement.session.id}_{len(calls)}")
-        return f"{calls[key].function}("
+        return calls[key].function
 
-    sql = _substitute(sql, _MODEL_CALL, replace)
+    try:
+        sql = model_calls.rewrite_model_calls(statement.sql, function_for)
+    except InvalidInputError as exc:
+        raise ProgrammingError(msg=f"SQL compilation error:\n{exc}", errno=1003, sqlstate="42000") from exc
     return sql, list(calls.values())
-
-
-def _substitute(sql: str, pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str]) -> str:
-    """``pattern.sub`` outside string literals."""
-    blanked = masked(sql)
-    out, position = [], 0
-    for found in pattern.finditer(blanked):
-        out.append(sql[position : found.start()])
-        original = pattern.match(sql, found.start())
-        out.append(replace(original if original and original.end() == found.end() else found))
-        position = found.end()
-    out.append(sql[position:])
-    return "".join(out)
 
 
 # DuckDB argument types for the SQL types in a model manifest.
@@ -677,7 +647,10 @@ def _positional(count: int) -> Any:
 # Running a generated handler. snowflake-ml writes ``functions/<method>.py`` for each method: on
 # Snowflake it runs as a vectorized UDF with the version's files as its import directory. Here it
 # runs in-process: ``_snowflake.vectorized`` (Snowflake's decorator) passes the function through,
-# and ``sys._xoptions["snowflake_import_directory"]`` points at the version folder.
+# and ``sys._xoptions["snowflake_import_directory"]`` points at the version folder. A function marked
+# ``@_snowflake.udf_init_once`` (a version logged with ``model_init_once``) runs once, after the module
+# loads and before the first batch, in the order defined, as Snowflake runs it once before forking
+# its workers (https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-init-once).
 
 _handlers: dict[tuple[Path, str], Callable[[Any], Any]] = {}
 _handlers_guard = threading.Lock()
@@ -698,6 +671,8 @@ def _load_handler_module(path: Path, folder: Path, ref: VersionRef) -> types.Mod
         raise invalid(f"model version {ref.model.fqn} {ref.version} has no function handler {path.name}")
     fake = types.ModuleType("_snowflake")
     fake.vectorized = lambda **_options: lambda function: function  # type: ignore[attr-defined]
+    run_once: list[Callable[[], Any]] = []
+    fake.udf_init_once = lambda function: run_once.append(function) or function  # type: ignore[attr-defined]
     previous = sys.modules.get("_snowflake")
     sys.modules["_snowflake"] = fake
     options = sys._xoptions  # type: ignore[attr-defined]
@@ -709,6 +684,8 @@ def _load_handler_module(path: Path, folder: Path, ref: VersionRef) -> types.Mod
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
+        for initialise in run_once:
+            initialise()
         return module
     finally:
         # Snowpark takes a present _snowflake module for "running inside Snowflake".

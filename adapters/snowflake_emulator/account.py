@@ -19,6 +19,7 @@ files the next start opens as they were after the last finished statement.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import datetime
 import os
@@ -32,11 +33,23 @@ from typing import Any
 from fakesnow import info_schema, macros
 from fakesnow.instance import FakeSnow
 from fakesnow.transforms import show
+from fakesnow.transforms import stage as fakesnow_stages
 
 from mlops_kit.adapters.local.home import create_private_folder
 from mlops_kit.errors import BackendUnavailableError
 
 STATE_SCHEMA = "_fs_global._emulator"
+
+
+# fakesnow makes a folder in the system's temporary folder when it is imported, for stage files; the
+# emulator keeps stage files in the account (stages.py), so the folder stays empty: remove it at exit
+# instead of leaving one behind per process.
+def _remove_fakesnow_stage_folder() -> None:
+    with contextlib.suppress(OSError):  # not empty after all: leave it
+        os.rmdir(fakesnow_stages.LOCAL_BUCKET_PATH)
+
+
+atexit.register(_remove_fakesnow_stage_folder)
 
 # The emulator's own objects. Names are stored as Snowflake stores identifiers (upper case unless quoted).
 _STATE_TABLES = f"""

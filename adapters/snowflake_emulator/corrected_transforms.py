@@ -14,6 +14,14 @@ arithmetic (but division) made of them. A plain column is not evident (the rewri
 value of any other type; parsing is ``PARSE_JSON``'s). fakesnow writes the cast as ``CAST(x AS JSON)``,
 which parses ``x`` and fails on ``red`` (Snowpark casts a categorical column so when it writes a
 table); here it is ``to_json(x)``, which keeps strings, numbers, dates and JSON values as they are.
+
+**A VARIANT cast to text is its value, not its JSON.** ``CAST(v AS VARCHAR)`` of the VARIANT string
+``"red"`` is ``red`` (https://docs.snowflake.com/en/sql-reference/data-type-conversion: a VARIANT
+holding a string converts to that string; https://docs.snowflake.com/en/sql-reference/functions/to_char:
+"if the input is a VARIANT containing a string, the string is returned without quotes"); DuckDB's
+cast of JSON to VARCHAR keeps the quotes, so a model whose categorical column arrives as VARIANT
+saw ``"red"``. A column cast to text is read as its JSON value where its type is JSON, as itself
+otherwise (the rewrite sees no types; DuckDB evaluates only the branch a row takes).
 """
 
 from __future__ import annotations
@@ -55,6 +63,23 @@ def variant_cast_as_value(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_TEXT_TYPES = (exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.CHAR, exp.DataType.Type.NVARCHAR)
+_CORRECTED = "mlops_kit_corrected"
+
+
+def variant_cast_to_text(node: exp.Expression) -> exp.Expression:
+    """``CAST(column AS VARCHAR)`` that reads a JSON (VARIANT) column as its value; other nodes as they are."""
+    if not isinstance(node, exp.Cast) or node.meta.get(_CORRECTED) or not isinstance(node.this, exp.Column):
+        return node
+    if not any(node.to.is_type(kind) for kind in _TEXT_TYPES):
+        return node
+    as_text = node.copy()
+    as_text.meta[_CORRECTED] = True
+    is_json = exp.EQ(this=exp.func("typeof", node.this.copy()), expression=exp.Literal.string("JSON"))
+    value = exp.func("json_extract_string", node.this.copy(), exp.Literal.string("$"))
+    return exp.Case(ifs=[exp.If(this=is_json, true=value)], default=as_text)
+
+
 def install() -> None:
     """Put the corrected rewrites in place of fakesnow's, where fakesnow's cursor looks them up."""
     from fakesnow import transforms
@@ -62,7 +87,7 @@ def install() -> None:
     fakesnow_types = getattr(transforms, "_fakesnow_semi_structured_types", transforms.semi_structured_types)
 
     def semi_structured_types(expression: exp.Expression) -> Any:
-        return fakesnow_types(variant_cast_as_value(expression))
+        return fakesnow_types(variant_cast_to_text(variant_cast_as_value(expression)))
 
     transforms._fakesnow_semi_structured_types = fakesnow_types  # type: ignore[attr-defined]
     transforms.semi_structured_types = semi_structured_types

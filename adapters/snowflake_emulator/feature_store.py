@@ -35,6 +35,7 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     does_not_exist,
     drops,
     invalid,
+    quoted,
     registered,
     run_on_fakesnow,
     show_filter,
@@ -52,6 +53,7 @@ family = Family(
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:SECURE\s+)?VIEW\b",
         r"^\s*DROP\s+(?:VIEW|TABLE)\b",
         r"^\s*ALTER\s+(?:VIEW|TABLE)\b[^;]*\b(?:SET|UNSET)\s+(?:TAG|COMMENT)\b",
+        r"^\s*ALTER\s+(?:VIEW|TABLE)\b[^;]*\bRENAME\s+TO\b",
         r"\bENTITY_DETAIL\s*\(",
         r"\bSYSTEM\$GET_TAG\s*\(",
     ),
@@ -306,6 +308,38 @@ def drop_view_or_table(statement: Statement, match: re.Match[str]) -> Any:
     cursor = run_on_fakesnow(statement, statement.sql, statement.params)
     forget_object(statement, "TABLE", target)
     return Rows([("status", "VARCHAR")], [tuple(row) for row in cursor.fetchall()])
+
+
+# ALTER VIEW | TABLE … RENAME TO: https://docs.snowflake.com/en/sql-reference/sql/alter-view,
+# https://docs.snowflake.com/en/sql-reference/sql/alter-table. The object keeps its tags, its view
+# text and its comment under the new name (the feature store renames a view into place).
+@family.statement(
+    rf"ALTER\s+(?P<kind>VIEW|TABLE)\s+(?P<exists>IF\s+EXISTS\s+)?(?P<name>{NAME})\s+RENAME\s+TO\s+(?P<new>{NAME})"
+)
+def rename_view_or_table(statement: Statement, match: re.Match[str]) -> Rows:
+    kind = match["kind"].lower()
+    target, renamed = statement.object_name(match["name"], kind), statement.object_name(match["new"], kind)
+    if not object_exists(statement, target):
+        if match["exists"]:
+            return status("Statement executed successfully.")
+        raise does_not_exist(match["kind"].capitalize(), target.fqn)
+    if renamed.parts[:2] != target.parts[:2]:
+        raise invalid(f"the emulator renames a {kind} within its schema only")
+    if object_exists(statement, renamed):
+        raise already_exists("Object", renamed.name)
+    run_on_fakesnow(statement, f"ALTER {kind.upper()} {target.fqn} RENAME TO {quoted(renamed.name)}")
+    with statement.account.transaction():
+        statement.account.execute(
+            f"UPDATE {STATE_SCHEMA}.tag_references SET object_name = ? WHERE domain = 'TABLE' "
+            "AND object_database = ? AND object_schema = ? AND object_name = ?",
+            [renamed.name, *target.parts],
+        )
+        statement.account.execute(
+            f"UPDATE {STATE_SCHEMA}.warehouse_objects SET name = ? WHERE kind = ? AND database_name = ? "
+            "AND schema_name = ? AND name = ?",
+            [renamed.name, kind.upper(), *target.parts],
+        )
+    return status("Statement executed successfully.")
 
 
 @family.statement(

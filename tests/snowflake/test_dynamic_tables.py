@@ -43,6 +43,19 @@ def test_a_feature_view_with_a_refresh_freq_is_a_dynamic_table_materialised_and_
     assert sorted(store.read_feature_view(registered).to_pandas()["TOTAL"]) == [10.0, 15.0]
     history = store.get_refresh_history(registered).to_pandas()
     assert len(history) >= 2 and set(history["STATE"]) == {"SUCCEEDED"}
+    verbose = store.get_refresh_history(registered, verbose=True).to_pandas()
+    assert {"QUALIFIED_NAME", "COMPLETION_TARGET", "REFRESH_TRIGGER", "TARGET_LAG_SEC"} <= set(verbose.columns)
+    assert set(verbose["QUALIFIED_NAME"]) == {f"{DEFAULT_DATABASE}.DT_FS.TOTALS$v1"}
+
+    # overwritten by a view (no refresh_freq): the library renames its new view into place, and the
+    # feature view is found again under its name, with its tags
+    as_view = FeatureView("TOTALS", [customer], features, desc="now a view")
+    store.register_feature_view(as_view, "v1", overwrite=True)
+    found = store.get_feature_view("TOTALS", "v1")
+    assert found.refresh_freq is None and found.desc == "now a view"
+    assert session.sql(f"SHOW DYNAMIC TABLES IN SCHEMA {DEFAULT_DATABASE}.DT_FS").collect() == []
+    store.delete_feature_view(found)
+    registered = store.register_feature_view(view, "v1")
 
     # suspend / resume are the feature view's status
     store.suspend_feature_view(registered)

@@ -199,6 +199,41 @@ def test_text_is_coerced_and_cast_to_variant_as_snowflake_does(emulated_session:
     assert variant[0]["V"] == '"red"'
 
 
+def test_a_variant_cast_to_text_is_its_value(emulated_session: Session) -> None:
+    """``CAST(v AS VARCHAR)`` of a VARIANT string is the string (Snowflake's data type conversion):
+    a pandas categorical column is written as VARIANT and the model's SQL casts it back to text. On the
+    emulator the model saw '"red"' and refused an unknown category (Snowflake's own tests)."""
+    session = emulated_session
+    session.sql("CREATE OR REPLACE TABLE MLOPS_HOL_DB.PUBLIC.COLOURS (C VARIANT, S VARCHAR, N INT)").collect()
+    session.sql("INSERT INTO MLOPS_HOL_DB.PUBLIC.COLOURS SELECT TO_VARIANT('red'), '\"quoted\"', 3").collect()
+    session.sql("INSERT INTO MLOPS_HOL_DB.PUBLIC.COLOURS SELECT NULL, NULL, NULL").collect()
+    rows = session.sql(
+        "SELECT CAST(C AS STRING) AS C, S::VARCHAR AS S, N::VARCHAR AS N, C AS RAW FROM MLOPS_HOL_DB.PUBLIC.COLOURS "
+        "ORDER BY N NULLS LAST"
+    ).collect()
+    assert [tuple(row) for row in rows] == [("red", '"quoted"', "3", '"red"'), (None, None, None, None)]
+
+
+def test_a_view_renamed_keeps_its_tags_and_text(emulated_session: Session) -> None:
+    """ALTER VIEW … RENAME TO (https://docs.snowflake.com/en/sql-reference/sql/alter-view): the feature
+    store renames a new view into place when it overwrites a dynamic table; its tags went missing."""
+    session = emulated_session
+    session.sql("CREATE TAG IF NOT EXISTS MLOPS_HOL_DB.PUBLIC.OWNER_TAG").collect()
+    session.sql(
+        "CREATE OR REPLACE VIEW MLOPS_HOL_DB.PUBLIC.V_TMP COMMENT = 'kept' TAG (MLOPS_HOL_DB.PUBLIC.OWNER_TAG = 'me') "
+        "AS SELECT 1 AS A"
+    ).collect()
+    session.sql("ALTER VIEW IF EXISTS MLOPS_HOL_DB.PUBLIC.V_TMP RENAME TO MLOPS_HOL_DB.PUBLIC.V_FINAL").collect()
+    shown = session.sql("SHOW VIEWS LIKE 'V_%' IN SCHEMA MLOPS_HOL_DB.PUBLIC").collect()
+    assert [(r["name"], r["comment"]) for r in shown] == [("V_FINAL", "kept")]
+    tag = session.sql("SELECT SYSTEM$GET_TAG('MLOPS_HOL_DB.PUBLIC.OWNER_TAG', 'MLOPS_HOL_DB.PUBLIC.V_FINAL', 'TABLE')")
+    assert tag.collect()[0][0] == "me"
+    assert session.sql("SELECT A FROM MLOPS_HOL_DB.PUBLIC.V_FINAL").collect()[0][0] == 1
+    session.sql("ALTER VIEW IF EXISTS MLOPS_HOL_DB.PUBLIC.V_TMP RENAME TO MLOPS_HOL_DB.PUBLIC.V_OTHER").collect()
+    with pytest.raises(SnowparkSQLException, match="does not exist"):
+        session.sql("ALTER VIEW MLOPS_HOL_DB.PUBLIC.V_TMP RENAME TO MLOPS_HOL_DB.PUBLIC.V_OTHER").collect()
+
+
 def test_the_account_is_private_whatever_the_umask(tmp_path: Path) -> None:
     """The account holds every customer row: its folder is 0700 and its DuckDB files 0600, as the local
     home's are, also for a database created later and one a login made (they were 0644, 0666 under
@@ -224,3 +259,21 @@ def test_the_account_is_private_whatever_the_umask(tmp_path: Path) -> None:
     assert {path.name: oct(stat.S_IMODE(path.stat().st_mode)) for path in files} == {
         path.name: oct(0o600) for path in files
     }
+
+
+def test_a_model_loaded_once_per_query_predicts(emulated_session: Session) -> None:
+    """A version logged with ``model_init_once`` has handlers that import ``_snowflake.udf_init_once``
+    (https://docs.snowflake.com/en/developer-guide/udf/python/udf-python-init-once); the emulator had none."""
+    from sklearn.linear_model import LogisticRegression
+    from snowflake.ml.registry import Registry
+
+    rng = np.random.default_rng(5)
+    features = pd.DataFrame({"A": rng.normal(size=50), "B": rng.normal(size=50)})
+    model = LogisticRegression().fit(features, (features.A > 0).astype(int))
+    registry = Registry(emulated_session, database_name=DEFAULT_DATABASE, schema_name="PUBLIC")
+    version = registry.log_model(
+        model, model_name="LOADED_ONCE", version_name="V1", sample_input_data=features.head(),
+        options={"model_init_once": True},
+    )  # fmt: skip
+    predicted = version.run(features, function_name="predict")
+    assert predicted["output_feature_0"].tolist() == model.predict(features).tolist()

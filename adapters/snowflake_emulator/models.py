@@ -56,6 +56,8 @@ from mlops_kit.adapters.snowflake_emulator.statements import (
     identifier,
     invalid,
     like_of,
+    registered,
+    run_on_fakesnow,
     show_filter,
     status,
     string_value,
@@ -500,8 +502,13 @@ class ModelCall:
 def model_methods(statement: Statement, match: re.Match[str]) -> Rewrite:
     sql, calls = _rewrite_calls(statement)
     functions = {call.function: _sql_function(statement, call) for call in calls}
-    _check_arguments(sql, calls, functions)
-    return Rewrite(sql, statement.params, lambda: _registered_functions(statement, functions))
+    tables = {name: function for name, function in functions.items() if function.table is not None}
+    scalars = {name: function for name, function in functions.items() if function.table is None}
+    relations: dict[str, Any] = {}
+    if tables:
+        sql, relations = _table_function_results(statement, sql, tables)
+    _check_arguments(sql, calls, scalars)
+    return Rewrite(sql, statement.params, lambda: _registered_functions(statement, scalars, relations))
 
 
 def _check_arguments(sql: str, calls: list[ModelCall], functions: dict[str, SqlFunction]) -> None:
@@ -516,11 +523,11 @@ def _check_arguments(sql: str, calls: list[ModelCall], functions: dict[str, SqlF
         return  # fakesnow answers what does not parse
     given = {str(node.name).upper(): len(node.expressions) for node in tree.find_all(exp.Anonymous)}
     for call in calls:
-        function = functions[call.function]
+        function = functions.get(call.function)
+        if function is None:
+            continue  # a table method: its arguments went to its input query
         count = given.get(call.function.upper())
-        if function.has_params:
-            continue  # inference parameters may follow the inputs (the emulator does not pass them yet)
-        if count is not None and count != len(function.inputs):
+        if count is not None and count not in {len(function.inputs), len(function.argument_types)}:
             raise ProgrammingError(
                 msg=model_arguments_message(
                     f"{call.version.model.fqn} version {call.version.version}", call.method, function.inputs, count
@@ -568,6 +575,9 @@ class SqlFunction:
     run: Callable[..., Any]
     inputs: list[str]  # the names of the method's inputs, in order
     has_params: bool  # inference parameters (ParamSpec) may follow the inputs
+    #: A table function's handler (``process(frame) -> frame``, one output row per input row) and
+    #: its output columns; None for a scalar method.
+    table: tuple[Callable[[Any], Any], list[str]] | None = None
 
 
 def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
@@ -580,17 +590,34 @@ def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
             errno=2140,
             sqlstate="42601",
         )
-    if method.get("type", "FUNCTION") != "FUNCTION":
-        raise invalid(f"model method {call.method} is a table function: the emulator calls scalar methods only")
-    argument_types = [_ARGUMENT_TYPES.get(str(i["type"]).split("(")[0].upper(), "VARCHAR") for i in method["inputs"]]
+    # Inference parameters (ParamSpec) follow the inputs; the library passes every one (their defaults
+    # where the caller gave none), a user's SQL may leave them out (``_registered_scalar_functions``).
+    arguments = [*method["inputs"], *(method.get("params") or [])]
+    argument_types = [_ARGUMENT_TYPES.get(str(a["type"]).split("(")[0].upper(), "VARCHAR") for a in arguments]
     handler = _handler(folder, method, call.version)
+    inputs, has_params = [str(i["name"]) for i in method["inputs"]], bool(method.get("params"))
+    if method.get("type", "FUNCTION") == "TABLE_FUNCTION":
+        outputs = [str(o["name"]) for o in method.get("outputs") or []]
+        return SqlFunction(
+            argument_types, handler, inputs, has_params, (_table_runner(statement, call, handler), outputs)
+        )
+    if method.get("type", "FUNCTION") != "FUNCTION":
+        raise invalid(f"model method {call.method} is a {method.get('type')}: the emulator calls functions only")
     single = not str((method.get("outputs") or [{"type": "OBJECT"}])[0]["type"]).upper().startswith("OBJECT")
+
+    # An ARRAY / OBJECT argument (a shaped parameter such as XGBoost's iteration_range) reaches a
+    # Snowflake handler as a list or dict; here it arrives as its JSON text.
+    semi_structured = {
+        i for i, a in enumerate(arguments) if str(a["type"]).split("(")[0].upper() in {"ARRAY", "OBJECT", "VARIANT"}
+    }
 
     def run(*columns: Any) -> Any:
         import pandas as pd
         import pyarrow as pa
 
         frame = pd.DataFrame({i: column.to_pandas() for i, column in enumerate(columns)})
+        for i in semi_structured:
+            frame[i] = [json.loads(v) if isinstance(v, str) else v for v in frame[i]]
         try:
             out = handler(frame)
         except Exception as exc:
@@ -601,7 +628,104 @@ def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
             values = [json.dumps(v, default=_plain) for v in values]
         return pa.array(values, type=pa.string())
 
-    return SqlFunction(argument_types, run, [str(i["name"]) for i in method["inputs"]], bool(method.get("params")))
+    return SqlFunction(argument_types, run, inputs, has_params)
+
+
+def _table_runner(statement: Statement, call: ModelCall, handler: Any) -> Callable[[Any], Any]:
+    """A table method's ``process`` on one frame of arguments (the handler is a class)."""
+
+    def process(frame: Any) -> Any:
+        try:
+            return handler().process(frame)
+        except Exception as exc:
+            statement.session.method_failure = f"{type(exc).__name__}: {exc} in function {call.method}"
+            raise
+
+    return process
+
+
+# A table method called from SQL, as snowflake-ml calls it (model_version.py, invoke_table_function_method):
+#     SELECT * FROM <input>, TABLE(MODEL(<model>, <version>)!<method>(<arguments>))
+# A table function joined to the rows of its input (https://docs.snowflake.com/en/sql-reference/functions-table,
+# "Table functions and lateral joins") answers each row with the rows the function returns for it; a
+# model's methods (explain) return one row per input row. DuckDB has no Python table functions: the
+# emulator runs the input, calls the handler on its argument columns, and puts the input's columns
+# and the function's side by side in a relation the statement then reads.
+
+
+def _table_function_results(
+    statement: Statement, sql: str, tables: dict[str, SqlFunction]
+) -> tuple[str, dict[str, Any]]:
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except sqlglot.errors.ParseError as exc:
+        raise invalid(f"the emulator cannot read the table function call in this statement: {exc}") from exc
+    relations: dict[str, Any] = {}
+    for join in list(tree.find_all(exp.Join)):
+        rows, select = join.this, join.parent
+        call = rows.this if isinstance(rows, exp.TableFromRows) else None
+        if isinstance(call, exp.Window) and str(call.this.name).upper() in tables:
+            raise invalid("a model's table function OVER (PARTITION BY …) is not emulated")
+        if not isinstance(call, exp.Anonymous) or str(call.name).upper() not in tables:
+            continue
+        function = tables[str(call.name).upper()]
+        assert function.table is not None
+        source = select.args.get("from_") if isinstance(select, exp.Select) else None
+        if source is None:
+            raise invalid("a model's table function is read FROM <input>, TABLE(…)")
+        inputs_query = exp.select(*[argument.copy() for argument in call.expressions], exp.Star())
+        inputs_query = inputs_query.from_(source.this.copy())
+        ctes = _ctes_in_scope(select)
+        if ctes:
+            inputs_query.set("with_", exp.With(expressions=ctes))
+        relation = f"_EMULATOR_TABLE_FUNCTION_{statement.session.id}_{len(relations)}"
+        relations[relation] = _table_function_rows(
+            statement, inputs_query.sql("snowflake"), function, len(call.expressions)
+        )
+        select.set("from_", exp.From(this=exp.to_table(relation)))
+        join.pop()
+    return tree.sql("snowflake"), relations
+
+
+def _ctes_in_scope(node: Any) -> list[Any]:
+    """The WITH entries visible at ``node``: its own and its enclosing queries' (inner ones first)."""
+    from sqlglot import exp
+
+    found: list[Any] = []
+    seen: set[str] = set()
+    while node is not None:
+        clause = node.args.get("with_") if isinstance(node, exp.Expression) else None
+        for cte in clause.expressions if clause is not None else []:
+            if cte.alias_or_name.upper() not in seen:
+                seen.add(cte.alias_or_name.upper())
+                found.append(cte.copy())
+        node = node.parent
+    return found
+
+
+def _table_function_rows(statement: Statement, inputs_sql: str, function: SqlFunction, count: int) -> Any:
+    """The input's rows and, beside each, the row the table method returned for it (an Arrow table)."""
+    import pandas as pd
+    import pyarrow as pa
+
+    assert function.table is not None
+    process, outputs = function.table
+    table = run_on_fakesnow(statement, inputs_sql, statement.params)._arrow_table
+    frame = pd.DataFrame({i: table.column(i).to_pandas() for i in range(count)})
+    for i in range(count, len(function.argument_types)):
+        frame[i] = None  # a parameter the call left out: its default
+    result = pd.DataFrame(process(frame)).reset_index(drop=True)
+    if len(result) != table.num_rows:
+        raise invalid(f"the table method returned {len(result)} rows for {table.num_rows} (one per row is emulated)")
+    if outputs and len(outputs) == len(result.columns):
+        result.columns = outputs
+    columns = {table.column_names[i]: table.column(i) for i in range(count, table.num_columns)}
+    for name in result.columns:
+        columns[str(name)] = pa.array(result[name], from_pandas=True)
+    return pa.table(columns)
 
 
 def _plain(value: Any) -> Any:
@@ -614,10 +738,17 @@ def _plain(value: Any) -> Any:
 
 
 @contextmanager
-def _registered_functions(statement: Statement, functions: dict[str, SqlFunction]) -> Iterator[None]:
+def _registered_functions(
+    statement: Statement, functions: dict[str, SqlFunction], relations: dict[str, Any]
+) -> Iterator[None]:
     # A model method returns an OBJECT (fakesnow's JSON): the Python function returns its text, and a
-    # macro of the call's name parses it.
+    # macro of the call's name parses it. A table method's results are relations (registered).
     con = statement.session.conn._duck_conn
+    with registered(statement.session, relations):
+        yield from _registered_scalar_functions(con, functions)
+
+
+def _registered_scalar_functions(con: Any, functions: dict[str, SqlFunction]) -> Iterator[None]:
     for name, function in functions.items():
         function.run.__signature__ = _positional(len(function.argument_types))  # type: ignore[attr-defined]
         # A vectorized UDF on Snowflake gets its NULL rows too (as NaN / None in the batch): the model
@@ -628,7 +759,12 @@ def _registered_functions(statement: Statement, functions: dict[str, SqlFunction
             type="arrow", null_handling="special", side_effects=False,
         )  # fmt: skip
         arguments = ", ".join(f"x{i}" for i in range(len(function.argument_types)))
-        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}({arguments}) AS json({name}_TEXT({arguments}))")
+        overloads = [f"({arguments}) AS json({name}_TEXT({arguments}))"]
+        if len(function.argument_types) > len(function.inputs):  # the parameters left out: NULL, their defaults
+            given = ", ".join(f"x{i}" for i in range(len(function.inputs)))
+            defaults = ", ".join(f"NULL::{kind}" for kind in function.argument_types[len(function.inputs) :])
+            overloads.append(f"({given}) AS json({name}_TEXT({', '.join(filter(None, [given, defaults]))}))")
+        con.execute(f"CREATE OR REPLACE TEMP MACRO {name}{', '.join(overloads)}")
     try:
         yield
     finally:

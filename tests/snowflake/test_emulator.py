@@ -277,3 +277,53 @@ def test_a_model_loaded_once_per_query_predicts(emulated_session: Session) -> No
     )  # fmt: skip
     predicted = version.run(features, function_name="predict")
     assert predicted["output_feature_0"].tolist() == model.predict(features).tolist()
+
+
+def test_a_table_method_answers_each_row_and_parameters_may_be_left_out(emulated_session: Session) -> None:
+    """``SELECT * FROM input, TABLE(MODEL(M, V)!EXPLAIN(…))`` as snowflake-ml sends it (and a user may):
+    one row of explanations beside each input row (SHAP values: they add up to the prediction minus
+    the background's mean prediction). A method's inference parameters follow its inputs; a SQL call may
+    leave them out for their defaults."""
+    from sklearn.linear_model import LinearRegression
+    from snowflake.ml.model import model_signature
+    from snowflake.ml.registry import Registry
+
+    class ScaledRegression(LinearRegression):
+        def predict(self, X, *, scale: float = 1.0):  # type: ignore[no-untyped-def, override]  # noqa: ANN001, ANN202, N803
+            return super().predict(X) * scale
+
+    rng = np.random.default_rng(11)
+    features = pd.DataFrame({"A": rng.normal(size=40), "B": rng.normal(size=40)})
+    model = ScaledRegression().fit(features, 3 * features.A - features.B)
+    inferred = model_signature.infer_signature(features, model.predict(features))
+    signature = model_signature.ModelSignature(
+        inputs=inferred.inputs, outputs=inferred.outputs,
+        params=[model_signature.ParamSpec(name="scale", dtype=model_signature.DataType.DOUBLE, default_value=1.0)],
+    )  # fmt: skip
+    registry = Registry(emulated_session, database_name=DEFAULT_DATABASE, schema_name="PUBLIC")
+    version = registry.log_model(
+        model, model_name="EXPLAINED", version_name="V1", sample_input_data=features,
+        signatures={"predict": signature}, options={"enable_explainability": True},
+    )  # fmt: skip
+
+    rows = features.head(10)
+    explained = version.run(rows, function_name="explain")
+    assert len(explained) == 10 and len(explained.columns) == 2
+    background_mean = model.predict(features).mean()
+    np.testing.assert_allclose(explained.to_numpy(float).sum(axis=1), model.predict(rows) - background_mean, atol=1e-6)
+
+    emulated_session.write_pandas(rows, "EXPLAIN_INPUT", auto_create_table=True, overwrite=True)
+    from_sql = emulated_session.sql(
+        'SELECT * FROM EXPLAIN_INPUT, TABLE(MODEL(EXPLAINED, V1)!EXPLAIN("A", "B"))'
+    ).to_pandas()
+    assert list(from_sql.columns[:2]) == ["A", "B"] and len(from_sql) == 10
+    np.testing.assert_allclose(from_sql.iloc[:, 2:].to_numpy(float), explained.to_numpy(float), atol=1e-9)
+
+    predicted = emulated_session.sql(
+        'SELECT EXPLAINED!PREDICT("A", "B"):output_feature_0::FLOAT AS P, '
+        'EXPLAINED!PREDICT("A", "B", 2.0):output_feature_0::FLOAT AS P2 FROM EXPLAIN_INPUT'
+    ).to_pandas()
+    np.testing.assert_allclose(predicted.P, model.predict(rows), rtol=1e-9)
+    np.testing.assert_allclose(predicted.P2, model.predict(rows, scale=2.0), rtol=1e-9)
+    scaled = version.run(rows, function_name="predict", params={"scale": 2.0})
+    np.testing.assert_allclose(scaled.iloc[:, 0], model.predict(rows, scale=2.0), rtol=1e-9)

@@ -70,7 +70,9 @@ def optional_text(value: object, argument: str) -> str:
     return "" if value is None else text(value, argument, allow_empty=True)
 
 
-def identifier_list(value: object, argument: str, what: str, *, allow_empty: bool = False) -> tuple[str, ...]:
+def identifier_list(
+    value: object, argument: str, what: str, *, allow_empty: bool = False, keyword_ok: bool = False
+) -> tuple[str, ...]:
     """A list of identifiers (join keys, entities, label columns), canonical, without repeats.
 
     A lone string is refused rather than read as a list of its characters.
@@ -83,7 +85,7 @@ def identifier_list(value: object, argument: str, what: str, *, allow_empty: boo
         raise InvalidInputError(f"{argument} must be a list of names, not the string {value!r}: write [{value!r}]")
     if not isinstance(value, Iterable) or isinstance(value, Mapping):
         raise InvalidInputError(f"{argument} must be a list of names, not {_type_name(value)} {_shown(value)}")
-    canonical = tuple(names.identifier(item, f"{what} in {argument}") for item in value)
+    canonical = tuple(names.identifier(item, f"{what} in {argument}", keyword_ok=keyword_ok) for item in value)
     if not canonical and not allow_empty:
         raise InvalidInputError(f"{argument} is empty: give at least one {what}")
     repeated = sorted({n for n in canonical if canonical.count(n) > 1})
@@ -94,7 +96,7 @@ def identifier_list(value: object, argument: str, what: str, *, allow_empty: boo
 
 def optional_identifier(value: object, what: str) -> str | None:
     """An identifier that may be None (a timestamp column)."""
-    return None if value is None else names.identifier(value, what)  # type: ignore[arg-type]
+    return None if value is None else names.identifier(value, what, keyword_ok=True)  # type: ignore[arg-type]
 
 
 def choice(value: object, argument: str, choices: Sequence[T]) -> T:

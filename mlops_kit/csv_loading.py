@@ -89,7 +89,7 @@ def checked_columns(columns: object, argument: str = "columns") -> dict[str, Col
     allowed = get_args(ColumnType)
     checked: dict[str, ColumnType] = {}
     for name, kind in columns.items():
-        canonical = names.identifier(name, f"column in {argument}")
+        canonical = names.identifier(name, f"column in {argument}", keyword_ok=True)
         if kind not in allowed:
             raise InvalidInputError(f"{argument}: {canonical} has type {kind!r}; use one of {', '.join(allowed)}")
         if canonical in checked:

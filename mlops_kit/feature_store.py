@@ -100,7 +100,7 @@ class FeatureStore(Boundary, abc.ABC):
         """
         entity = Entity(
             names.identifier(name, "entity"),
-            checks.identifier_list(join_keys, "join_keys", "join key"),
+            checks.identifier_list(join_keys, "join_keys", "join key", keyword_ok=True),
             checks.optional_text(description, "description"),
         )
         with self._boundary(f"could not register entity {entity.name}"):
@@ -306,7 +306,7 @@ class FeatureStore(Boundary, abc.ABC):
         """
         spine = _reading_query(spine_query, "spine_query", "the spine")
         refs = [as_ref(v) for v in _views_argument(feature_views)]
-        labels = checks.identifier_list(label_cols, "label_cols", "label column", allow_empty=True)
+        labels = checks.identifier_list(label_cols, "label_cols", "label column", allow_empty=True, keyword_ok=True)
         spine_ts = checks.optional_identifier(spine_timestamp_col, "spine_timestamp_col")
         target = None if save_as is None else self._saved_name(save_as, "save_as")
 

@@ -3,7 +3,9 @@
 Object names are plain SQL identifiers: case-insensitive and canonically upper case. Anything else
 (quotes, spaces, semicolons) is rejected here, so a name is never pasted into SQL unchecked.
 Feature view versions keep their case (Snowflake stores ``CUSTOMER_FEATURES$v1``); model version
-names are identifiers (``v1`` becomes ``V1``).
+names are identifiers (``v1`` becomes ``V1``). An object's name is not one of Snowflake's reserved
+keywords: the kit writes names into SQL unquoted, where ``MINUS`` or ``REGEXP`` would not parse on
+Snowflake (column names, written quoted, may be).
 """
 
 from __future__ import annotations
@@ -16,17 +18,39 @@ from mlops_kit.errors import InvalidInputError
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
 _FEATURE_VIEW_VERSION = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.\-]{0,127}")
 
+#: Snowflake's reserved keywords (https://docs.snowflake.com/en/sql-reference/reserved-keywords: those
+#: "reserved by ANSI" or by Snowflake, and those that cannot name a table or be a column reference).
+RESERVED_KEYWORDS = frozenset(
+    """
+    ACCOUNT ALL ALTER AND ANY AS BETWEEN BY CASE CAST CHECK COLUMN CONNECT CONNECTION CONSTRAINT CREATE
+    CROSS CURRENT CURRENT_DATE CURRENT_TIME CURRENT_TIMESTAMP CURRENT_USER DATABASE DELETE DISTINCT DROP
+    ELSE EXISTS FALSE FOLLOWING FOR FROM FULL GRANT GROUP GSCLUSTER HAVING ILIKE IN INCREMENT INNER INSERT
+    INTERSECT INTO IS ISSUE JOIN LATERAL LEFT LIKE LOCALTIME LOCALTIMESTAMP MINUS NATURAL NOT NULL OF ON
+    OR ORDER ORGANIZATION QUALIFY REGEXP REVOKE RIGHT RLIKE ROW ROWS SAMPLE SCHEMA SELECT SET SOME START
+    TABLE TABLESAMPLE THEN TO TRIGGER TRUE TRY_CAST UNION UNIQUE UPDATE USING VALUES VIEW WHEN WHENEVER
+    WHERE WINDOW WITH
+    """.split()
+)
 
-def identifier(name: str, what: str = "name") -> str:
+
+def identifier(name: str, what: str = "name", *, keyword_ok: bool = False) -> str:
     """Return ``name`` upper-cased after checking it is a plain SQL identifier.
 
+    Args:
+        keyword_ok: accept a reserved keyword (for column names, which the kit quotes).
     Raises:
-        InvalidInputError: ``name`` is empty or not a plain identifier; the message names ``what``.
+        InvalidInputError: ``name`` is empty, not a plain identifier, or a reserved keyword; the
+            message names ``what``.
     """
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         raise InvalidInputError(
             f"{what} {name!r} is not a plain identifier: use letters, digits, '_' or '$', "
             "starting with a letter or '_' (quoted identifiers are not supported)"
+        )
+    if not keyword_ok and name.upper() in RESERVED_KEYWORDS:
+        raise InvalidInputError(
+            f"{what} {name!r} is a reserved keyword in Snowflake SQL and cannot name an object there: "
+            f"choose another name, e.g. {name.upper()}_1"
         )
     return name.upper()
 

@@ -376,7 +376,7 @@ class Warehouse(Boundary, abc.ABC):
                     f"column {column!r} of {target} is not a string: name every column "
                     "(df.columns = [...]; a NumPy array's columns are numbered)"
                 )
-            canonical.append(names.identifier(column, f"column of {target}"))
+            canonical.append(names.identifier(column, f"column of {target}", keyword_ok=True))
         spellings: dict[str, list[str]] = {}  # one pass: a frame may have tens of thousands of columns
         for column, name in zip(frame.columns, canonical, strict=True):
             spellings.setdefault(name, []).append(str(column))

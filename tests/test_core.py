@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -74,6 +75,23 @@ def test_identifiers_are_upper_cased(raw: str, canonical: str) -> None:
 def test_non_identifiers_are_rejected(bad: str) -> None:
     with pytest.raises(InvalidInputError, match="not a plain identifier"):
         names.identifier(bad, "entity")
+
+
+@pytest.mark.parametrize("keyword", ["MINUS", "regexp", "Order", "SAMPLE"])
+def test_reserved_keywords_name_no_object_on_any_backend(keyword: str, tmp_path: Path) -> None:
+    """The kit writes object names unquoted, where Snowflake would not parse a reserved keyword:
+    refused up front on every backend (a column, which the kit quotes, may be one)."""
+    with pytest.raises(InvalidInputError, match=f"experiment '{keyword}' is a reserved keyword"):
+        names.identifier(keyword, "experiment")
+    assert names.identifier(keyword, "column", keyword_ok=True) == keyword.upper()
+    kit = mlops_kit.connect("local", home=tmp_path)
+    try:
+        with pytest.raises(InvalidInputError, match="reserved keyword"):
+            kit.warehouse.create_schemas([keyword])
+        with pytest.raises(InvalidInputError, match="reserved keyword"):
+            kit.tracker.set_experiment(keyword)
+    finally:
+        kit.close()
 
 
 def test_versions_follow_snowflake() -> None:

@@ -60,20 +60,34 @@ class SnowflakeFeatureStore(SnowflakeErrorKinds, FeatureStore):
         self.session = session
         self.database = names.identifier(database, "database")
         self.schema = names.identifier(schema, "feature store schema")
-        if store is None:
-            warehouse = default_warehouse or session.get_current_warehouse()
+        self._default_warehouse = default_warehouse
+        self._store = store
+
+    @property
+    def store(self) -> SfFeatureStore:
+        """The snowflake-ml FeatureStore (escape hatch), opened when first used.
+
+        An existing store is opened as it is (``FAIL_IF_NOT_EXIST``: no CREATE for the schema and
+        tags that exist, which Snowflake would check the CREATE privilege for); only a store that is
+        not there yet is created. The library itself still tries ``CREATE TABLE IF NOT EXISTS`` of its
+        snapshot status table when it opens a store, ignoring a refusal (feature_store.py, 2.6.0).
+
+        The warehouse goes to the library as written: a quoted mixed-case name (``"Analytics_wh"``,
+        what ``CURRENT_WAREHOUSE()`` answers for one) stays quoted, an unquoted one is upper-cased
+        there, as Snowflake resolves identifiers.
+        """
+        if self._store is None:
+            warehouse = self._default_warehouse or self.session.get_current_warehouse()
             if not warehouse:
                 raise InvalidInputError("the feature store needs a warehouse: pass warehouse=... to connect")
             with translated("could not open the feature store"):
-                store = SfFeatureStore(
-                    session,
-                    self.database,
-                    self.schema,
-                    _plain(warehouse),
-                    creation_mode=CreationMode.CREATE_IF_NOT_EXIST,
-                )
-        #: The snowflake-ml FeatureStore (escape hatch).
-        self.store = store
+                self._store = _unless_missing(lambda: self._open(str(warehouse), CreationMode.FAIL_IF_NOT_EXIST))
+                if self._store is None:
+                    self._store = self._open(str(warehouse), CreationMode.CREATE_IF_NOT_EXIST)
+        return self._store
+
+    def _open(self, warehouse: str, mode: CreationMode) -> SfFeatureStore:
+        return SfFeatureStore(self.session, self.database, self.schema, warehouse, creation_mode=mode)
 
     # Entities.
 

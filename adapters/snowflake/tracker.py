@@ -17,7 +17,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from snowflake.ml._internal.utils.sql_identifier import SqlIdentifier
 from snowflake.ml.experiment import ExperimentTracking
+from snowflake.ml.experiment._client import artifact, experiment_tracking_sql_client
 
 from mlops_kit import names
 from mlops_kit.adapters.snowflake._errors import SnowflakeErrorKinds, translated
@@ -73,6 +75,13 @@ class SnowflakeTracker(SnowflakeErrorKinds, Tracker):
         #: The snowflake-ml ExperimentTracking (escape hatch).
         self.tracking = tracking
         self._current: str | None = None
+        # Reads of a run's artifacts go through the library's own SQL client for the schema: its
+        # public list/download work on the experiment set_experiment put in context, and
+        # set_experiment always sends CREATE EXPERIMENT IF NOT EXISTS, which Snowflake checks the
+        # CREATE privilege for even when the experiment exists (a reader's role has none).
+        self._reader = experiment_tracking_sql_client.ExperimentTrackingSQLClient(
+            session, database_name=SqlIdentifier(self.database), schema_name=SqlIdentifier(self.schema)
+        )
 
     def _fqn(self, experiment: str) -> str:
         return f"{self.database}.{self.schema}.{experiment}"
@@ -164,9 +173,17 @@ class SnowflakeTracker(SnowflakeErrorKinds, Tracker):
         self._use(ref.experiment)
         self.tracking.log_params(dict(_input_param(item) for item in inputs))
 
+    def _artifact_infos(self, ref: RunRef, path: str | None) -> list[Any]:
+        return list(
+            self._reader.list_artifacts(
+                experiment_name=SqlIdentifier(ref.experiment),
+                run_name=SqlIdentifier(ref.name),
+                artifact_path=path or "",
+            )
+        )
+
     def _list_artifacts(self, ref: RunRef, path: str | None) -> list[Artifact]:
-        self._use(ref.experiment)
-        infos = self.tracking.list_artifacts(ref.name, artifact_path=path)
+        infos = self._artifact_infos(ref, path)
         # Snowflake lists files only: add the folders on their paths (below ``path``), as the local
         # backend lists them.
         found: dict[str, Artifact] = {}
@@ -183,9 +200,14 @@ class SnowflakeTracker(SnowflakeErrorKinds, Tracker):
         return list(found.values())
 
     def _download_artifact(self, ref: RunRef, path: str, dst: Path) -> Path:
-        if not self._list_artifacts(ref, path):
+        infos = self._artifact_infos(ref, path)
+        if not infos:
             raise NotFoundError(f"run {ref.name} has no artifact {path!r}")
-        self.tracking.download_artifacts(ref.name, artifact_path=path, target_path=str(dst))
+        for relative_path, local_dir in artifact.get_download_path_pairs(infos, str(dst)):  # as the library does
+            self._reader.get_artifact(
+                experiment_name=SqlIdentifier(ref.experiment), run_name=SqlIdentifier(ref.name),
+                artifact_path=relative_path, target_path=local_dir,
+            )  # fmt: skip
         return dst / path  # files keep their path under the run's artifact root, as MLflow does
 
     def _delete_run(self, ref: RunRef) -> None:

@@ -45,11 +45,11 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
     def _create_schemas(self, schemas: Sequence[str]) -> None:
         # CREATE SCHEMA also makes the new schema the session's current one: keep the current schema
         # (unqualified model calls and the registry resolve against it).
-        current = self.session.get_current_schema()
+        database, current = self.session.get_current_database(), self.session.get_current_schema()
         for schema in schemas:
             self._run(f"CREATE SCHEMA IF NOT EXISTS {self._database}.{schema}")
-        if current:
-            self.session.use_schema(current)
+        if database and current:
+            self._run(f"USE SCHEMA {database}.{current}")
 
     def _query(self, statement: str) -> pd.DataFrame:
         return self.session.sql(statement).to_pandas()
@@ -184,3 +184,16 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
             f"SELECT SCHEMA_NAME FROM {self._database}.INFORMATION_SCHEMA.SCHEMATA WHERE SCHEMA_NAME = '{schema}'"
         ).collect()
         return bool(rows)
+
+    # Existence, asked before anything is created (Snowflake checks CREATE privileges even for an
+    # object that exists: connecting must not need them).
+
+    def database_exists(self) -> bool:
+        """Whether the kit's database exists (is visible to the session's role)."""
+        # SHOW … LIKE is case-insensitive; the name is a checked identifier with nothing to escape.
+        rows = self.session.sql(f"SHOW DATABASES LIKE '{self._database}'").collect()
+        return any(str(row["name"]) == self._database for row in rows)
+
+    def schema_exists(self, schema: str) -> bool:
+        """Whether ``schema`` exists in the kit's database."""
+        return self._schema_exists(names.identifier(schema, "schema"))

@@ -227,7 +227,10 @@ class EmulatorServer:
         autocommit = session_params.get("AUTOCOMMIT", True)
         async with self._lock():
             conn = await run_in_threadpool(self.account.fakesnow.connect, database, schema, autocommit=autocommit)
-            self.account.keep_private()  # fakesnow makes the login's database file if there was none
+            # fakesnow makes the login's database if there was none: its file private, its
+            # INFORMATION_SCHEMA.TABLES with views (as the emulator's CREATE DATABASE does)
+            self.account.keep_private()
+            await run_in_threadpool(self.account.ensure_information_schema)
         token = secrets.token_urlsafe(32)
         session = EmulatorSession(token, self.account, conn, warehouse or DEFAULT_WAREHOUSE)
         self.sessions[token] = session
@@ -446,6 +449,8 @@ class EmulatorServer:
                     "statementTypeId": 0,
                     "finalDatabaseName": session.database,
                     "finalSchemaName": session.schema,
+                    # the connector keeps the session's warehouse from every answer (USE WAREHOUSE, CREATE WAREHOUSE)
+                    "finalWarehouseName": session.warehouse,
                     **result,
                 },
                 "success": True,

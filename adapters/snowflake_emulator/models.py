@@ -430,7 +430,7 @@ def show_versions(statement: Statement, match: re.Match[str]) -> Rows:
         rows.append(
             (created, name, json.dumps(aliases), comment, model.database, model.schema, model.name,
              "true" if name == default else "false",
-             json.dumps([m["name"].upper() for m in manifest.get("methods", [])]), metadata, user_data,
+             json.dumps([m["name"] for m in manifest.get("methods", [])]), metadata, user_data,
              json.dumps(attributes), stages.folder_size(folder), json.dumps(manifest.get("runtimes", {})),
              json.dumps(manifest.get("target_platforms") or ["WAREHOUSE"]), "[]", spec)
         )  # fmt: skip
@@ -468,7 +468,7 @@ def show_functions(statement: Statement, match: re.Match[str]) -> Rows:
             else (outputs[0]["type"] if outputs else "OBJECT")
         )
         rows.append(
-            (method["name"].upper(), method.get("handler", "").rsplit(".", 1)[0].split(".")[-1], kind,
+            (method["name"], method.get("handler", "").rsplit(".", 1)[0].split(".")[-1], kind,
              f"({inputs})", return_type, "python", method.get("volatility", "IMMUTABLE"))
         )  # fmt: skip
     return Rows(
@@ -582,7 +582,9 @@ class SqlFunction:
 
 def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
     folder = _folder(statement, call.version.model, call.version.version)
-    methods = {m["name"].upper(): m for m in _manifest(folder).get("methods", [])}
+    # A manifest names each method as resolved (model_method.py: method_name.resolved()): PREDICT, or
+    # predict for a method logged case_sensitive.
+    methods = {m["name"]: m for m in _manifest(folder).get("methods", [])}
     method = methods.get(call.method)
     if method is None:
         raise ProgrammingError(

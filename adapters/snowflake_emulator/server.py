@@ -515,8 +515,11 @@ async def _fakesnow(request: Request, sql: str, session: EmulatorSession, descri
         query_id = (answer.get("data") or {}).get("queryId")
         if query_id and not describe_only:
             session.query_ids.append(query_id)
+        declared = _declare_semi_structured_types(answer, sql)
         if _semi_structured_columns(answer):
             return JSONResponse(_with_semi_structured_text(answer))
+        if declared:
+            return JSONResponse(answer)
     if response.status_code == 500:
         logger.debug("fakesnow cannot run %s", _short(sql))
         return _error(
@@ -537,6 +540,51 @@ def _semi_structured_columns(answer: dict[str, Any]) -> list[int]:
     return [
         i for i, column in enumerate(data.get("rowtype") or []) if str(column.get("type")).lower() in _SEMI_STRUCTURED
     ]
+
+
+#: What makes a column an ARRAY or an OBJECT rather than a VARIANT, by its spelling
+#: (https://docs.snowflake.com/en/sql-reference/data-types-semistructured): DuckDB keeps all three as JSON.
+_ARRAY_FUNCTIONS = {"ARRAY_CONSTRUCT", "ARRAY_CONSTRUCT_COMPACT", "TO_ARRAY", "ARRAY_AGG", "SPLIT", "ARRAY_CAT"}
+_OBJECT_FUNCTIONS = {"OBJECT_CONSTRUCT", "OBJECT_CONSTRUCT_KEEP_NULL", "TO_OBJECT", "OBJECT_AGG", "OBJECT_INSERT"}
+
+
+def _declare_semi_structured_types(answer: dict[str, Any], sql: str) -> bool:
+    """Type as ARRAY or OBJECT the result columns the query's own select list makes so (a cast to
+    ARRAY, ``ARRAY_CONSTRUCT(…)``, ``OBJECT_CONSTRUCT(…)``): fakesnow reports every JSON column as a
+    VARIANT, and snowflake-ml parses a model's array outputs only from a column typed ARRAY.
+    Returns whether a column's type changed."""
+    rowtype = (answer.get("data") or {}).get("rowtype") or []
+    if not any(str(column.get("type")).lower() == "variant" for column in rowtype):
+        return False
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(sql, read="snowflake")
+    except sqlglot.errors.SqlglotError:
+        return False
+    if not isinstance(tree, exp.Select):
+        return False
+    declared: dict[str, str] = {}
+    for projection in tree.expressions:
+        node = projection.this if isinstance(projection, exp.Alias) else projection
+        kind = None
+        if isinstance(node, (exp.Cast, exp.TryCast)):
+            kind = "array" if node.to.is_type(exp.DataType.Type.ARRAY) else None
+            kind = "object" if node.to.is_type(exp.DataType.Type.OBJECT) else kind
+        elif isinstance(node, (exp.Array, exp.ArrayAgg)):
+            kind = "array"
+        elif isinstance(node, exp.Func):
+            name = node.sql_name().upper()
+            kind = "array" if name in _ARRAY_FUNCTIONS else "object" if name in _OBJECT_FUNCTIONS else None
+        if kind is not None and projection.alias_or_name:
+            declared[projection.alias_or_name.upper()] = kind
+    changed = False
+    for column in rowtype:
+        kind = declared.get(str(column.get("name")).upper())
+        if kind is not None and str(column.get("type")).lower() == "variant":
+            column["type"], changed = kind, True
+    return changed
 
 
 def _with_semi_structured_text(answer: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -327,3 +328,18 @@ def test_a_table_method_answers_each_row_and_parameters_may_be_left_out(emulated
     np.testing.assert_allclose(predicted.P2, model.predict(rows, scale=2.0), rtol=1e-9)
     scaled = version.run(rows, function_name="predict", params={"scale": 2.0})
     np.testing.assert_allclose(scaled.iloc[:, 0], model.predict(rows, scale=2.0), rtol=1e-9)
+
+
+def test_arrays_and_objects_are_typed_as_the_query_makes_them(emulated_session: Session) -> None:
+    """A column cast to ARRAY or OBJECT is an ARRAY / OBJECT in the result's metadata, not a VARIANT:
+    snowflake-ml parses a model's array outputs only from a column typed ARRAY (a multi-output model's
+    predictions arrived as JSON text)."""
+    from snowflake.snowpark import types
+
+    frame = emulated_session.sql(
+        "SELECT CAST(PARSE_JSON('[1.0, 2.0]') AS ARRAY) AS A, PARSE_JSON('{\"k\": 1}')::OBJECT AS O, "
+        "PARSE_JSON('[1]') AS V"
+    )
+    kinds = {field.name: type(field.datatype) for field in frame.schema.fields}
+    assert kinds == {"A": types.ArrayType, "O": types.MapType, "V": types.VariantType}
+    assert frame.to_pandas()["A"].map(json.loads).tolist() == [[1.0, 2.0]]

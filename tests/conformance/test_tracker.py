@@ -84,7 +84,7 @@ def test_logging_needs_an_active_run(backend: mlops_kit.Backend, unique: str) ->
         tracker.log_metric("m", 1.0)
     with tracker.start_run("outer"):
         with pytest.raises(InvalidInputError, match="still active"):
-            tracker.start_run("inner")
+            tracker.start_run("nested")
 
 
 def test_bad_metric_and_changed_param_are_rejected(backend: mlops_kit.Backend, unique: str) -> None:

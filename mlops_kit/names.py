@@ -3,9 +3,10 @@
 Object names are plain SQL identifiers: case-insensitive and canonically upper case. Anything else
 (quotes, spaces, semicolons) is rejected here, so a name is never pasted into SQL unchecked.
 Feature view versions keep their case (Snowflake stores ``CUSTOMER_FEATURES$v1``); model version
-names are identifiers (``v1`` becomes ``V1``). An object's name is not one of Snowflake's reserved
-keywords: the kit writes names into SQL unquoted, where ``MINUS`` or ``REGEXP`` would not parse on
-Snowflake (column names, written quoted, may be).
+names are identifiers (``v1`` becomes ``V1``). A database, schema, entity, feature view, experiment,
+run or model name is not one of Snowflake's reserved keywords: those names reach Snowflake's DDL
+unquoted (through snowflake-ml too), where ``MINUS`` or ``REGEXP`` would not parse. Table and column
+names, which the kit quotes, may be keywords (a user's own SQL quotes them, as on Snowflake).
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def table_name(name: str, default_schema: str | None = None) -> TableName:
     parts = name.split(".")
     if len(parts) > 3:
         raise InvalidInputError(f"table name {name!r} has more than three parts (database.schema.table)")
-    table = identifier(parts[-1], f"table name in {name!r}")
+    table = identifier(parts[-1], f"table name in {name!r}", keyword_ok=True)  # the kit quotes table names
     if len(parts) == 1:
         if default_schema is None:
             raise InvalidInputError(f"table name {name!r} needs a schema: write SCHEMA.{parts[0]}")

@@ -79,8 +79,8 @@ def test_non_identifiers_are_rejected(bad: str) -> None:
 
 @pytest.mark.parametrize("keyword", ["MINUS", "regexp", "Order", "SAMPLE"])
 def test_reserved_keywords_name_no_object_on_any_backend(keyword: str, tmp_path: Path) -> None:
-    """The kit writes object names unquoted, where Snowflake would not parse a reserved keyword:
-    refused up front on every backend (a column, which the kit quotes, may be one)."""
+    """Schema, experiment (… model) names reach Snowflake's DDL unquoted, where a reserved keyword would
+    not parse: refused up front on every backend (a table or column, which the kit quotes, may be one)."""
     with pytest.raises(InvalidInputError, match=f"experiment '{keyword}' is a reserved keyword"):
         names.identifier(keyword, "experiment")
     assert names.identifier(keyword, "column", keyword_ok=True) == keyword.upper()

@@ -498,7 +498,28 @@ def _sample_input(value: object) -> pd.DataFrame:
     repeated = sorted({c for c in sample.columns if list(sample.columns).count(c) > 1})
     if repeated:
         raise InvalidInputError(f"sample_input has the columns {repeated} more than once")
-    return sample
+    return _widest_integers(sample)
+
+
+def _widest_integers(sample: pd.DataFrame) -> pd.DataFrame:
+    """``sample`` with its integer columns as 64-bit integers.
+
+    The signature is inferred from the sample's dtypes, and a reader hands over a whole-number
+    column as the narrowest integer that holds the values it read (Snowflake's connector: int8 for an
+    order count under 128, "Snowflake to pandas data mapping",
+    https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-pandas). A
+    signature of INT8 then refuses a later customer with 200 orders. A model accepts every value its
+    column's type (NUMBER(38,0), BIGINT) allows.
+    """
+    import pandas as pd
+
+    narrow = {
+        column: ("Int64" if isinstance(dtype, pd.api.extensions.ExtensionDtype) else "int64")
+        for column, dtype in sample.dtypes.items()
+        if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_unsigned_integer_dtype(dtype)
+        and dtype not in ("int64", "Int64")
+    }  # fmt: skip
+    return sample.astype(narrow) if narrow else sample
 
 
 def _missing_values_hint(rows: pd.DataFrame) -> str:

@@ -73,10 +73,28 @@ def _to_sf(table: pa.Table, rowtype: list[Any]) -> pa.Table:
     for index, column in enumerate(columns):
         if pa.types.is_decimal(column.type) and column.type.scale == 0:
             with contextlib.suppress(pa.ArrowInvalid):  # a value beyond int64 (safe cast)
-                columns[index] = column.cast(pa.int64())
+                column = columns[index] = column.cast(pa.int64())
+        if pa.types.is_integer(column.type) and not pa.types.is_unsigned_integer(column.type):
+            columns[index] = _narrowest_integers(column)
     if all(new is old for new, old in zip(columns, table.columns, strict=True)):
         return to_sf(table, rowtype)
     return to_sf(pa.Table.from_arrays(columns, names=table.column_names), rowtype)
+
+
+def _narrowest_integers(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A whole-number column as the narrowest integer type that holds its values, as Snowflake sends
+    it (so the connector reads an order count under 128 as int8: "Snowflake to pandas data mapping",
+    https://docs.snowflake.com/en/developer-guide/python-connector/python-connector-pandas)."""
+    import pyarrow.compute as pc
+
+    if column.null_count == len(column):
+        return column
+    bounds = pc.min_max(column)
+    low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    for kind, limit in ((pa.int8(), 2**7), (pa.int16(), 2**15), (pa.int32(), 2**31)):
+        if -limit <= low and high < limit:
+            return column if column.type == kind else column.cast(kind)
+    return column
 
 
 # fakesnow's query handler converts every result with the ``to_sf`` it imported.

@@ -565,3 +565,32 @@ def test_deleting_the_last_version_deletes_the_model(backend: mlops_kit.Backend,
     assert f"M_{unique}" not in _model_names(registry)
     with pytest.raises(NotFoundError):
         registry.list_versions(f"M_{unique}")
+
+
+def test_a_model_takes_every_value_its_column_type_allows(sql_backend: mlops_kit.Backend, unique: str) -> None:
+    """Issue 22: Snowflake's connector reads a whole-number column as the narrowest integer that holds
+    the values read (int8 for order counts under 128), and a signature inferred from those rows said
+    INT8: a later customer with 200 orders failed inside the model. Trained on small counts read back
+    from the warehouse, the model takes 200, from Python and from SQL."""
+    from sklearn.linear_model import LogisticRegression
+
+    backend = sql_backend
+    table = f"PREP_DATA.COUNTS_{unique}"
+    rows = pd.DataFrame(
+        {"ROW_ID": range(20), "ORDERS": [i % 7 for i in range(20)], "LABEL": [i % 2 for i in range(20)]}
+    )
+    backend.warehouse.write_table(table, rows)
+    read = backend.warehouse.query(f"SELECT ORDERS, LABEL FROM {table} ORDER BY ROW_ID")
+    model = LogisticRegression().fit(read[["ORDERS"]], read.LABEL)
+    name = f"COUNTS_M_{unique}"
+    backend.registry.log_model(name, "V1", model, sample_input=read[["ORDERS"]].head(10))
+
+    later = pd.DataFrame({"ROW_ID": [100, 101], "ORDERS": [200, 40_000], "LABEL": [0, 1]})
+    backend.warehouse.write_table(table, later, mode="append")
+    predicted = backend.registry.predict(name, later[["ORDERS"]], function="predict_proba")["output_feature_1"]
+    np.testing.assert_allclose(predicted.to_numpy(), model.predict_proba(later[["ORDERS"]])[:, 1], rtol=1e-6)
+    via_sql = backend.warehouse.query(
+        f"SELECT {name}!PREDICT_PROBA(ORDERS)['output_feature_1']::FLOAT AS P FROM {table} WHERE ROW_ID >= 100 "
+        "ORDER BY ROW_ID"
+    )
+    np.testing.assert_allclose(via_sql["P"].to_numpy(), predicted.to_numpy(), rtol=1e-6)

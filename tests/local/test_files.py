@@ -470,13 +470,13 @@ def test_a_full_disk_fails_the_registration_naming_it_and_a_rerun_repairs(small_
     filler = _fill(small_disk)
     try:
         with pytest.raises(mlops_kit.BackendUnavailableError, match=r"No space left on device") as refused:
-            kit.registry.log_model("FULL", "v1", model, sample_input=rows.head())
+            kit.registry.log_model("FULL_DISK", "v1", model, sample_input=rows.head())
         assert f"could not write {home}" in str(refused.value) and "a rerun repairs" in str(refused.value)
     finally:
         filler.unlink()
-    kit.registry.log_model("FULL", "v1", model, sample_input=rows.head())  # the rerun, with space again
-    assert [v.version for v in kit.registry.list_versions("FULL")] == ["V1"]
-    assert kit.registry.predict("FULL", rows)["output_feature_0"].tolist() == model.predict(rows).tolist()
+    kit.registry.log_model("FULL_DISK", "v1", model, sample_input=rows.head())  # the rerun, with space again
+    assert [v.version for v in kit.registry.list_versions("FULL_DISK")] == ["V1"]
+    assert kit.registry.predict("FULL_DISK", rows)["output_feature_0"].tolist() == model.predict(rows).tolist()
     kit.close()
 
 

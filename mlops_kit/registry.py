@@ -72,6 +72,8 @@ class Registration:
     replaces: bool
     #: the new version becomes the model's default (first version, or it replaces the default)
     make_default: bool
+    #: store a few of ``sample_input``'s rows with the version, as an example of its input
+    input_example: bool = True
 
 
 class Registry(Boundary, abc.ABC):
@@ -104,6 +106,7 @@ class Registry(Boundary, abc.ABC):
         run: Run | None = None,
         training_set: TrainingSet | None = None,
         overwrite: bool = False,
+        input_example: bool = True,
     ) -> ModelVersion:
         """Register a trained model (scikit-learn API, XGBoost included) as ``version``.
 
@@ -118,6 +121,10 @@ class Registry(Boundary, abc.ABC):
             overwrite: replace an existing version of that name (its default status is kept). A
                 process killed during an overwrite may leave the version missing (never half
                 written); registering it again repairs that.
+            input_example: store the first rows of ``sample_input`` with the version, as an example
+                of its input (MLflow's input example, up to 5 rows; on Snowflake one row, the
+                library's ``capture_sample_input_data``, shown in Snowsight's code snippets). These
+                are real rows: pass False for data that must not be copied into the registry.
         Raises:
             AlreadyExistsError: the version exists and ``overwrite`` is False.
             InvalidInputError: a bad argument (named in the message), a model without ``predict``
@@ -136,11 +143,12 @@ class Registry(Boundary, abc.ABC):
                 f"not {type(training_set).__name__}"
             )
         overwrite = checks.flag(overwrite, "overwrite")
+        keep_example = checks.flag(input_example, "input_example")
         _check_model(model, sample)
 
         with self._registering(name):
             self._register_checked(name, version_name, model, sample, metric_values, comment, run, training_set,
-                                   overwrite)  # fmt: skip
+                                   overwrite, keep_example)  # fmt: skip
         return self.get_version(name, version_name)
 
     def _register_checked(  # noqa: PLR0913 - log_model's checked arguments
@@ -154,6 +162,7 @@ class Registry(Boundary, abc.ABC):
         run: Run | None,
         training_set: TrainingSet | None,
         overwrite: bool,
+        input_example: bool,
     ) -> None:
         """log_model's writes, from the existence check to the commit (inside ``_registering``)."""
         versions = self._versions_if_any(name)
@@ -181,6 +190,7 @@ class Registry(Boundary, abc.ABC):
             lineage=lineage,
             replaces=existing is not None,
             make_default=existing.is_default if existing else not any(v.is_default for v in versions),
+            input_example=input_example,
         )
         with self._boundary(f"could not register model {name} version {version_name}"):
             handle = self._register(registration)

@@ -168,6 +168,7 @@ class LocalRegistry(LocalErrorKinds, Registry):
             ([[ref.name, ref.version] for ref in lineage.feature_views], lineage.training_set),
             r.replaces,
             self._mlflow.experiment_id,
+            r.input_example,
         )
         self._forget_loaded(r.model_name)
         return _Handle(r.model_name, number, r.version, r.make_default, model_id, refresh)
@@ -313,6 +314,7 @@ class _Writes:
         lineage: tuple[list[list[str]], str | None],
         replace: bool,
         current_experiment: str | None,
+        input_example: bool = True,
     ) -> tuple[str, str | None, Refresh | None]:
         """Register ``kit_version`` pending (hidden from reads) and delete the version it replaces;
         ``commit`` makes it visible. Returns (MLflow version number, LoggedModel id, None).
@@ -357,7 +359,9 @@ class _Writes:
                 self.client.create_registered_model(name)
                 created_model = True
             experiment_id = self.client.get_run(run[0]).info.experiment_id if run else current_experiment
-            model_id = self.log_logged_model(name, kit_version, model, sample_input, run, experiment_id)
+            model_id = self.log_logged_model(
+                name, kit_version, model, sample_input, run, experiment_id, input_example=input_example
+            )
             if run is not None and model_metrics:
                 self.log_model_metrics(run[0], model_id, model_metrics)
             number = self.client.create_model_version(
@@ -383,6 +387,8 @@ class _Writes:
         sample_input: pd.DataFrame,
         run: tuple[str, dict[str, str]] | None,
         experiment_id: str | None,
+        *,
+        input_example: bool = True,
     ) -> str:
         """Create the LoggedModel with its files and return its id, as ``mlflow.<flavor>.log_model``
         does: in the run's experiment and linked to the run (its page lists the model)."""
@@ -430,7 +436,7 @@ class _Writes:
                     str(target),
                     mlflow_model=meta,
                     signature=signature,
-                    input_example=sample_input.head(5),
+                    input_example=sample_input.head(5) if input_example else None,
                     pip_requirements=_requirements(model),
                     **_serialization(flavor, model),
                 )

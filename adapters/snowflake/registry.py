@@ -115,7 +115,12 @@ class SnowflakeRegistry(SnowflakeErrorKinds, Registry):
                 metrics=r.metrics or None,
                 target_platforms=["WAREHOUSE"],
                 sample_input_data=r.sample_input,
-                options={"relax_version": True, "enable_explainability": False},
+                options={
+                    "relax_version": True,
+                    "enable_explainability": False,
+                    # a real row of the sample, stored with the version for Snowsight's snippets: the user's choice
+                    "capture_sample_input_data": r.input_example,
+                },
             )
             if r.make_default and r.replaces:
                 self._model(r.model_name).default = r.version

@@ -100,6 +100,30 @@ def test_a_model_records_its_libraries_at_the_versions_that_trained_it(tmp_path:
     backend.close()
 
 
+def test_a_models_input_example_is_stored_only_when_asked(tmp_path: Path) -> None:
+    """MLflow's input example is real rows of ``sample_input``: ``input_example=False`` stores none."""
+    import mlflow.models
+
+    backend = mlops_kit.connect("local", home=tmp_path)
+    features = pd.DataFrame({"SPEND": np.linspace(0, 1, 12), "VISITS": np.arange(12)})
+    model = LogisticRegression().fit(features, np.arange(12) % 2)
+    backend.registry.log_model("WITH_EXAMPLE", "V1", model, sample_input=features)
+    backend.registry.log_model("WITHOUT_EXAMPLE", "V1", model, sample_input=features, input_example=False)
+    store = backend.registry.client.tracking_uri  # type: ignore[attr-defined]
+    mlflow.set_tracking_uri(store)
+    try:
+        kept = mlflow.models.get_model_info("models:/WITH_EXAMPLE@kit-V1")
+        left_out = mlflow.models.get_model_info("models:/WITHOUT_EXAMPLE@kit-V1")
+    finally:
+        mlflow.set_tracking_uri(None)
+    assert kept.saved_input_example_info is not None and left_out.saved_input_example_info is None
+    assert (
+        backend.registry.predict("WITHOUT_EXAMPLE", features)["output_feature_0"].tolist()
+        == model.predict(features).tolist()
+    )
+    backend.close()
+
+
 def test_an_unchanged_model_registered_again_keeps_its_mlflow_version_number(tmp_path: Path) -> None:
     """MLflow never reuses a number: an overwrite that made a new MLflow version would turn the
     kit's V1 into "Version 3" and break ``models:/NAME/1``. Only a changed model gets a new number."""

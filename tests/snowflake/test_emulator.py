@@ -343,3 +343,26 @@ def test_arrays_and_objects_are_typed_as_the_query_makes_them(emulated_session: 
     kinds = {field.name: type(field.datatype) for field in frame.schema.fields}
     assert kinds == {"A": types.ArrayType, "O": types.MapType, "V": types.VariantType}
     assert frame.to_pandas()["A"].map(json.loads).tolist() == [[1.0, 2.0]]
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_a_real_row_is_stored_with_a_version_only_when_asked(tmp_path: Path, keep: bool) -> None:
+    """snowflake-ml stores a row of the sample with every version (``capture_sample_input_data``, on by
+    default) for Snowsight's snippets: a real customer row. ``input_example=False`` keeps it out."""
+    from sklearn.linear_model import LogisticRegression
+
+    features = pd.DataFrame({"SPEND": [731.0625 + i for i in range(12)], "VISITS": list(range(12))})
+    model = LogisticRegression().fit(features, [i % 2 for i in range(12)])
+    backend = connect_snowflake_emulator(home=tmp_path)
+    try:
+        backend.registry.log_model("SAMPLED", "V1", model, sample_input=features, input_example=keep)
+        assert (
+            backend.registry.predict("SAMPLED", features)["output_feature_0"].tolist()
+            == model.predict(features).tolist()
+        )
+    finally:
+        backend.close()
+    stored = [p for p in (tmp_path / "snowflake-emulator" / "models").rglob("*") if p.is_file()]
+    assert stored
+    holds_the_row = [p for p in stored if b"731.0625" in p.read_bytes()]
+    assert bool(holds_the_row) is keep, holds_the_row

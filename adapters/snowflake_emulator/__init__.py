@@ -41,6 +41,7 @@ FOLDER = "snowflake-emulator"
 def router() -> Router:
     """Every statement family of the emulator, in the order they are offered a statement."""
     from mlops_kit.adapters.snowflake_emulator import (
+        access_control,
         asof_joins,
         databases,
         dynamic_tables,
@@ -60,6 +61,7 @@ def router() -> Router:
             session.functions,
             session.result_scans,
             session.packages,
+            access_control.family,
             databases.family,
             tables.family,
             stages.family,

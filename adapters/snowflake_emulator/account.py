@@ -95,6 +95,13 @@ CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.run_metrics (
     database_name VARCHAR, schema_name VARCHAR, experiment_name VARCHAR, run_name VARCHAR, name VARCHAR,
     step BIGINT, value DOUBLE, logged_on TIMESTAMPTZ,
     PRIMARY KEY (database_name, schema_name, experiment_name, run_name, name, step));
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.roles (name VARCHAR PRIMARY KEY, comment VARCHAR, created_on TIMESTAMPTZ);
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.grants (
+    privilege VARCHAR, granted_on VARCHAR, database_name VARCHAR, schema_name VARCHAR, name VARCHAR,
+    grantee VARCHAR, created_on TIMESTAMPTZ,
+    PRIMARY KEY (privilege, granted_on, database_name, schema_name, name, grantee));
+CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.role_grants (
+    role VARCHAR, grantee_kind VARCHAR, grantee VARCHAR, created_on TIMESTAMPTZ, PRIMARY KEY (role, grantee_kind, grantee));
 CREATE TABLE IF NOT EXISTS {STATE_SCHEMA}.run_parameters (
     database_name VARCHAR, schema_name VARCHAR, experiment_name VARCHAR, run_name VARCHAR, name VARCHAR,
     value VARCHAR, PRIMARY KEY (database_name, schema_name, experiment_name, run_name, name));

@@ -223,8 +223,10 @@ def _forget_contents(statement: Statement, database: str, schema: str | None) ->
     with account.transaction():
         account.execute(f"DELETE FROM {STATE_SCHEMA}.tags WHERE {scope}", [database, schema, schema])
         account.execute(f"DELETE FROM {STATE_SCHEMA}.warehouse_objects WHERE {scope}", [database, schema, schema])
-        for table in ("dynamic_tables", "dynamic_table_refreshes", "tasks"):
+        for table in ("dynamic_tables", "dynamic_table_refreshes", "tasks", "grants"):
             account.execute(f"DELETE FROM {STATE_SCHEMA}.{table} WHERE {scope}", [database, schema, schema])
+        if schema is None:  # the grants on the database itself go with it
+            account.execute(f"DELETE FROM {STATE_SCHEMA}.grants WHERE granted_on = 'DATABASE' AND name = ?", [database])
         for side in ("tag", "object"):
             account.execute(
                 f"DELETE FROM {STATE_SCHEMA}.tag_references WHERE {side}_database = ? "

@@ -16,6 +16,7 @@ import json
 import re
 from typing import Any
 
+from mlops_kit.adapters.snowflake_emulator import access_control
 from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
 from mlops_kit.adapters.snowflake_emulator.queries import query_for_fakesnow
 from mlops_kit.adapters.snowflake_emulator.statements import (
@@ -228,7 +229,9 @@ def unset_tags(statement: Statement, domain: str, target: ObjectName, names: str
 
 
 def forget_object(statement: Statement, domain: str, target: ObjectName) -> None:
-    """A dropped object's tags, view text and comment go with it."""
+    """A dropped object's tags, view text, comment and grants go with it."""
+    for kind in ("TABLE", "VIEW"):
+        access_control.forget_grants(statement, kind, target)
     statement.account.execute(
         f"DELETE FROM {STATE_SCHEMA}.tag_references WHERE domain = ? AND object_database = ? AND object_schema = ? "
         "AND object_name = ?",
@@ -339,6 +342,7 @@ def rename_view_or_table(statement: Statement, match: re.Match[str]) -> Rows:
             "AND schema_name = ? AND name = ?",
             [renamed.name, kind.upper(), *target.parts],
         )
+        access_control.move_grants(statement, kind.upper(), target, renamed)
     return status("Statement executed successfully.")
 
 

@@ -43,7 +43,6 @@ family = Family(
         r"^\s*(?:CREATE(?:\s+OR\s+REPLACE)?|DROP|ALTER)\s+(?:WAREHOUSE|EXTERNAL\s+VOLUME)\b",
         r"^\s*SHOW\s+EXTERNAL\s+VOLUMES\b",
         r"^\s*SHOW\s+WAREHOUSES\b",
-        r"^\s*SHOW\s+ROLES\b",
         r"^\s*SHOW\s+PARAMETERS\b",
         r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?(?:LOCAL\s+|GLOBAL\s+)?(?:TEMP|TEMPORARY|SCOPED\s+TEMPORARY|VOLATILE)\s+TABLE\b",
     ),
@@ -181,34 +180,6 @@ _WAREHOUSE_COLUMNS = [
     ("query_acceleration_max_scale_factor", "BIGINT"), ("resource_monitor", "VARCHAR"),
     ("scaling_policy", "VARCHAR"), ("budget", "VARCHAR"), ("owner_role_type", "VARCHAR"),
     ("resource_constraint", "VARCHAR"),
-]  # fmt: skip
-
-
-# https://docs.snowflake.com/en/sql-reference/sql/show-roles (the documented columns): the emulated
-# account's system roles; its one user holds ACCOUNTADMIN.
-_SYSTEM_ROLES = ("ACCOUNTADMIN", "ORGADMIN", "PUBLIC", "SECURITYADMIN", "SYSADMIN", "USERADMIN")
-
-
-@family.statement(rf"SHOW\s+(?P<terse>TERSE\s+)?ROLES{LIKE}(?:\s+LIMIT\s+(?P<limit>\d+))?")
-def show_roles(statement: Statement, match: re.Match[str]) -> Rows:
-    like = like_of(match)
-    created = statement.account.created_on
-    rows = [
-        (created, name, "Y" if name == ROLE else "N", "Y" if name == ROLE else "N", "N", 1 if name == ROLE else 0,
-         0, 0, "" if name in ("ACCOUNTADMIN", "PUBLIC") else "ACCOUNTADMIN", "", "ROLE")
-        for name in _SYSTEM_ROLES
-        if like is None or like.fullmatch(name)
-    ]  # fmt: skip
-    if match["limit"]:
-        rows = rows[: int(match["limit"])]
-    return Rows(_ROLE_COLUMNS, rows)
-
-
-_ROLE_COLUMNS = [
-    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("is_default", "VARCHAR"),
-    ("is_current", "VARCHAR"), ("is_inherited", "VARCHAR"), ("assigned_to_users", "BIGINT"),
-    ("granted_to_roles", "BIGINT"), ("granted_roles", "BIGINT"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),
-    ("owner_role_type", "VARCHAR"),
 ]  # fmt: skip
 
 

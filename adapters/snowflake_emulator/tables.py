@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import uuid
 
+from mlops_kit.adapters.snowflake_emulator import access_control
 from mlops_kit.adapters.snowflake_emulator.statements import (
     NAME,
     Family,
@@ -41,4 +42,5 @@ def swap_tables(statement: Statement, match: re.Match[str]) -> Rows:
         for old, new in reversed(done):
             run_on_fakesnow(statement, f"ALTER TABLE {new} RENAME TO {old}")
         raise
+    access_control.swap_grants(statement, first, second)  # each table's grants go with it
     return status("Statement executed successfully.")

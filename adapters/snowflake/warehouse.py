@@ -67,11 +67,15 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
         """Load every frame into a staging table (``<TABLE>__MLOPS_KIT_STAGE``), then put them in place.
 
         Nothing changes before every frame is loaded; a failed load drops the staging tables. Then
-        ``overwrite`` swaps each staging table in (``ALTER TABLE … SWAP WITH``, atomic per table,
-        or a rename where the table is new), ``error`` renames them, and ``append`` inserts every
-        staged row, by column name, in one transaction. Snowflake commits each ALTER TABLE on its
-        own, so a kill between two swaps leaves the tables swapped so far new and the others old,
-        plus staging tables; writing the same frames again replaces the staging tables and swaps
+        ``overwrite`` replaces each existing table's rows and keeps the table (its grants, tags,
+        comments and policies: an analyst's SELECT grant survives a rerun of the lab's step 0):
+        ``INSERT OVERWRITE`` where the columns are the same
+        (https://docs.snowflake.com/en/sql-reference/sql/insert, OVERWRITE), else ``CREATE OR REPLACE
+        TABLE … COPY GRANTS`` (the grants kept; https://docs.snowflake.com/en/sql-reference/sql/create-table).
+        Each is one statement, atomic per table; a new table is renamed into place. ``error`` renames
+        the staging tables, and ``append`` inserts every staged row, by column name, in one
+        transaction. A kill between two tables leaves those written so far new and the others old,
+        plus staging tables; writing the same frames again replaces the staging tables and writes
         every table, which repairs it.
         """
         existing: set[names.TableName] = set()
@@ -105,11 +109,14 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
             return
         for write in writes:
             target, stage = self.qualify(write.table), self.qualify(stages[write.table])
-            if write.table in existing:
-                self._run(f"ALTER TABLE {target} SWAP WITH {stage}")
-                self._run(f"DROP TABLE IF EXISTS {stage}")
-            else:
+            if write.table not in existing:
                 self._run(f"ALTER TABLE {stage} RENAME TO {target}")
+                continue
+            if self._columns(write.table) == self._columns(stages[write.table]):
+                self._run(f"INSERT OVERWRITE INTO {target} SELECT * FROM {stage}")
+            else:
+                self._run(f"CREATE OR REPLACE TABLE {target} COPY GRANTS AS SELECT * FROM {stage}")
+            self._run(f"DROP TABLE IF EXISTS {stage}")
 
     def _list_tables(self, schema: str) -> list[str]:
         rows = self.session.sql(
@@ -178,6 +185,15 @@ class SnowflakeWarehouse(SnowflakeErrorKinds, Warehouse):
             f"WHERE TABLE_SCHEMA = '{table.schema}' AND TABLE_NAME = '{table.table}'"
         ).collect()
         return str(rows[0][0]) if rows else None
+
+    def _columns(self, table: names.TableName) -> list[tuple[object, ...]]:
+        """The table's columns in order, with their types (INFORMATION_SCHEMA.COLUMNS)."""
+        rows = self.session.sql(
+            f"SELECT COLUMN_NAME, DATA_TYPE, NUMERIC_PRECISION, NUMERIC_SCALE, CHARACTER_MAXIMUM_LENGTH "
+            f"FROM {self._database}.INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = '{table.schema}' "
+            f"AND TABLE_NAME = '{table.table}' ORDER BY ORDINAL_POSITION"
+        ).collect()
+        return [tuple(row) for row in rows]
 
     def _schema_exists(self, schema: str) -> bool:
         rows = self.session.sql(

@@ -106,3 +106,26 @@ def test_a_kill_during_a_load_leaves_no_copy_of_the_rows_after_the_rerun(tmp_pat
     )
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout.strip() == "['CUSTOMERS']"
+
+
+def _grants(warehouse: SnowflakeWarehouse, table: str) -> list[tuple[str, str]]:
+    rows = warehouse.session.sql(f"SHOW GRANTS ON TABLE {DEFAULT_DATABASE}.{table}").collect()
+    return sorted((str(row["privilege"]), str(row["grantee_name"])) for row in rows)
+
+
+def test_an_overwrite_keeps_the_tables_grants(warehouse: SnowflakeWarehouse) -> None:
+    """Issue 22: the overwrite swapped a new table in, and an analyst's SELECT grant left with the old
+    one (a rerun of the lab's step 0 took it). The same columns: the rows are replaced in the table
+    (INSERT OVERWRITE); other columns: the table is replaced COPY GRANTS."""
+    warehouse.write_tables({"PREP_DATA.CUSTOMERS": CUSTOMERS, "PREP_DATA.ORDERS": ORDERS})
+    warehouse.session.sql("CREATE ROLE IF NOT EXISTS ANALYST").collect()
+    for table in ("CUSTOMERS", "ORDERS"):
+        warehouse.session.sql(f"GRANT SELECT ON TABLE {DEFAULT_DATABASE}.PREP_DATA.{table} TO ROLE ANALYST").collect()
+    rerun = CUSTOMERS.assign(segment=["Premium", "Basic"])
+    wider = ORDERS.assign(currency=["EUR"])
+    warehouse.write_tables({"PREP_DATA.CUSTOMERS": rerun, "PREP_DATA.ORDERS": wider})
+    assert _rows(warehouse, "PREP_DATA.CUSTOMERS") == [("C1", "Premium"), ("C2", "Basic")]
+    assert _rows(warehouse, "PREP_DATA.ORDERS") == [("O1", "C1", 12.5, "EUR")]
+    for table in ("CUSTOMERS", "ORDERS"):
+        assert _grants(warehouse, f"PREP_DATA.{table}") == [("SELECT", "ANALYST")], table
+    assert warehouse.list_tables("PREP_DATA") == ["CUSTOMERS", "ORDERS"]

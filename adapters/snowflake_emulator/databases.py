@@ -45,6 +45,7 @@ family = Family(
         r"DROP\s+(?:DATABASE|SCHEMA)\b",
         r"USE\s+DATABASE\b",
         r"SHOW\s+(?:TERSE\s+)?DATABASES\b",
+        r"SHOW\s+(?:TERSE\s+)?SCHEMAS\b",
     ),
 )
 
@@ -151,6 +152,69 @@ _DATABASE_COLUMNS = [
     ("owner_role_type", "VARCHAR"), ("object_visibility", "VARCHAR"),
 ]  # fmt: skip
 _TERSE_DATABASE_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("kind", "VARCHAR"),
+    ("database_name", "VARCHAR"), ("schema_name", "VARCHAR"),
+]  # fmt: skip
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/show-schemas: the documented columns, the LIKE filter
+# (case-insensitive), the scope (the current database by default), STARTS WITH and LIMIT. fakesnow's
+# ignored LIKE and listed DuckDB's own schemas.
+_INTERNAL_SCHEMAS = ("_fs_information_schema", "main", "pg_catalog")
+
+
+@family.statement(
+    rf"SHOW\s+(?P<terse>TERSE\s+)?SCHEMAS(?P<history>\s+HISTORY)?{LIKE}"
+    rf"(?:\s+IN\s+(?P<scope>ACCOUNT|DATABASE(?:\s+(?P<database>{IDENT}))?|(?P<bare>{IDENT})))?"
+    rf"(?:\s+STARTS\s+WITH\s+(?P<starts>{STRING}))?(?:\s+LIMIT\s+(?P<limit>\d+))?"
+)
+def show_schemas(statement: Statement, match: re.Match[str]) -> Rows:
+    like = like_of(match)
+    starts = string_value(match["starts"]) if match["starts"] else None
+    scope = (match["scope"] or "").upper()
+    if scope == "ACCOUNT":
+        databases = _database_names(statement)
+    else:
+        named = match["database"] or match["bare"]
+        database = identifier(named) if named else statement.session.database
+        if not database:
+            raise ProgrammingError(
+                msg="Cannot perform SHOW SCHEMAS. This session does not have a current database. "
+                "Call 'USE DATABASE', or use a qualified name.",
+                errno=90105,
+                sqlstate="22000",
+            )
+        if not _database_exists(statement, database):
+            raise does_not_exist("Database", database)
+        databases = [database]
+    rows = []
+    for database in databases:
+        found = statement.account.query(
+            "SELECT schema_name FROM duckdb_schemas() WHERE database_name = ? AND NOT internal", [database]
+        )
+        # every database has an INFORMATION_SCHEMA (https://docs.snowflake.com/en/sql-reference/info-schema)
+        for name in sorted({str(row[0]) for row in found} - set(_INTERNAL_SCHEMAS) | {"INFORMATION_SCHEMA"}):
+            if (like is not None and not like.fullmatch(name)) or (starts is not None and not name.startswith(starts)):
+                continue
+            current = "Y" if (database, name) == (statement.session.database, statement.session.schema) else "N"
+            owner = "" if name == "INFORMATION_SCHEMA" else ROLE
+            created = statement.account.created_on
+            if match["terse"]:
+                rows.append((created, name, None, database, None))
+            else:
+                rows.append((created, name, "N", current, database, owner, "", "", 1, "ROLE", None))
+    rows.sort(key=lambda row: (row[3] if match["terse"] else row[4], row[1]))
+    if match["limit"]:
+        rows = rows[: int(match["limit"])]
+    return Rows(_TERSE_SCHEMA_COLUMNS if match["terse"] else _SCHEMA_COLUMNS, rows)
+
+
+_SCHEMA_COLUMNS = [
+    ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("is_default", "VARCHAR"),
+    ("is_current", "VARCHAR"), ("database_name", "VARCHAR"), ("owner", "VARCHAR"), ("comment", "VARCHAR"),
+    ("options", "VARCHAR"), ("retention_time", "BIGINT"), ("owner_role_type", "VARCHAR"), ("budget", "VARCHAR"),
+]  # fmt: skip
+_TERSE_SCHEMA_COLUMNS = [
     ("created_on", "TIMESTAMP WITH TIME ZONE"), ("name", "VARCHAR"), ("kind", "VARCHAR"),
     ("database_name", "VARCHAR"), ("schema_name", "VARCHAR"),
 ]  # fmt: skip

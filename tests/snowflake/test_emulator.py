@@ -55,6 +55,10 @@ DOCUMENTED = {
     "SHOW EXPERIMENTS IN SCHEMA MLOPS_HOL_DB.PUBLIC": [
         "created_on", "name", "database_name", "schema_name", "owner", "comment", "owner_role_type",
     ],
+    "SHOW SCHEMAS IN DATABASE MLOPS_HOL_DB": [
+        "created_on", "name", "is_default", "is_current", "database_name", "owner", "comment", "options",
+        "retention_time", "owner_role_type", "budget",
+    ],
 }  # fmt: skip
 
 
@@ -63,6 +67,21 @@ def test_show_commands_answer_with_the_documented_columns(emulated_session: Sess
     cursor = emulated_session._conn._conn.cursor()
     cursor.execute(statement)
     assert [column.name for column in cursor.description] == DOCUMENTED[statement]
+
+
+def test_show_schemas_filters_by_like_and_scope(emulated_session: Session) -> None:
+    """SHOW SCHEMAS LIKE … IN DATABASE … (fakesnow ignored LIKE, so the feature store found schemas that
+    were not there; https://docs.snowflake.com/en/sql-reference/sql/show-schemas)."""
+    session = emulated_session
+    session.sql("CREATE SCHEMA IF NOT EXISTS MLOPS_HOL_DB.LIKE_ME_1").collect()
+    session.sql("CREATE SCHEMA IF NOT EXISTS MLOPS_HOL_DB.LIKE_ME_2").collect()
+    names = lambda sql: [row["name"] for row in session.sql(sql).collect()]  # noqa: E731
+    assert names("SHOW SCHEMAS LIKE 'like_me_1' in DATABASE MLOPS_HOL_DB") == ["LIKE_ME_1"]
+    assert names("SHOW SCHEMAS LIKE 'LIKE_ME%' IN DATABASE MLOPS_HOL_DB LIMIT 1") == ["LIKE_ME_1"]
+    assert names("SHOW SCHEMAS LIKE 'NOT_THERE'") == []
+    assert "INFORMATION_SCHEMA" in names("SHOW SCHEMAS IN DATABASE MLOPS_HOL_DB")
+    with pytest.raises(SnowparkSQLException, match="does not exist"):
+        session.sql("SHOW SCHEMAS IN DATABASE NO_SUCH_DB").collect()
 
 
 def test_errors_carry_snowflake_and_library_codes(emulated_session: Session) -> None:

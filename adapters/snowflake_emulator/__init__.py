@@ -87,11 +87,13 @@ class Emulator:
     server: EmulatorServer
     users: int = 0
 
-    def session(self, database: str | None = None, schema: str | None = None) -> Session:
-        """A new Snowpark session on the emulated account."""
+    def session(self, database: str | None = None, schema: str | None = None, *, role: str | None = None) -> Session:
+        """A new Snowpark session on the emulated account (as ``role``, when given)."""
         from snowflake.snowpark import Session
 
         options: dict[str, Any] = dict(self.server.connection_parameters())
+        if role:
+            options["role"] = role
         if database:
             options["database"] = database
         if schema:
@@ -155,6 +157,7 @@ def connect_snowflake_emulator(
     home: str | os.PathLike[str] | None = None,
     database: str = DEFAULT_DATABASE,
     lock_timeout: float | None = None,
+    role: str | None = None,
     **options: Any,
 ) -> Backend:
     """The Snowflake backend (``connect_snowflake``) on the emulated account in ``<home>/snowflake-emulator``.
@@ -162,6 +165,7 @@ def connect_snowflake_emulator(
     Args:
         home: the kit's home folder (default ``$MLOPS_KIT_HOME``, else ``~/.mlops_kit``).
         lock_timeout: seconds to wait while another process uses the account (see ``start_emulator``).
+        role: the session's role (``access_control.py``: one the emulated user holds); ACCOUNTADMIN by default.
         options: passed to ``connect_snowflake`` (schemas; no connection or session).
     Raises:
         BackendUnavailableError: another process is using this emulated account.
@@ -172,7 +176,7 @@ def connect_snowflake_emulator(
     emulator = start_emulator(emulator_root(home), lock_timeout=lock_timeout)
     session: Session | None = None
     try:
-        session = emulator.session(database_id, "PUBLIC")
+        session = emulator.session(database_id, "PUBLIC", role=role)
         backend = connect_snowflake(session=session, database=database_id, **options)
     except BaseException:
         try:

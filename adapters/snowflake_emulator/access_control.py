@@ -6,14 +6,18 @@ is granted to a role; roles are granted to roles and users. The emulator records
 grants stay with the object (a rename keeps them, ``ALTER TABLE … SWAP WITH`` exchanges them), go
 with it when it is dropped or replaced (``CREATE OR REPLACE TABLE``), and are copied to the new table
 by ``COPY GRANTS`` (https://docs.snowflake.com/en/sql-reference/sql/create-table, COPY GRANTS).
-It does not check privileges: every statement still runs as the one user's role, ACCOUNTADMIN.
+A session has a current role (the login's ``role``, ``USE ROLE``): a role the emulated user holds,
+that is ACCOUNTADMIN, PUBLIC, the system roles under ACCOUNTADMIN, a role granted to the user, or one
+granted (directly or through other roles) to a role the user holds
+(https://docs.snowflake.com/en/user-guide/security-access-control-overview, "Role hierarchy").
+It does not check privileges yet: whatever the current role, every statement runs.
 """
 
 from __future__ import annotations
 
 import re
 
-from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA
+from mlops_kit.adapters.snowflake_emulator.account import STATE_SCHEMA, EmulatedAccount
 from mlops_kit.adapters.snowflake_emulator.statements import (
     IDENT,
     LIKE,
@@ -41,6 +45,7 @@ family = Family(
         r"REVOKE\b",
         r"SHOW\s+(?:TERSE\s+)?ROLES\b",
         r"SHOW\s+GRANTS\b",
+        r"USE\s+(?:SECONDARY\s+)?ROLES?\b",
         r"CREATE\s+OR\s+REPLACE\s+(?:TRANSIENT\s+)?TABLE\b",
     ),
 )
@@ -52,6 +57,9 @@ _ROLE_GRANTS = f"{STATE_SCHEMA}.role_grants"
 #: "System-defined roles"); its one user holds ACCOUNTADMIN.
 SYSTEM_ROLES = ("ACCOUNTADMIN", "ORGADMIN", "PUBLIC", "SECURITYADMIN", "SYSADMIN", "USERADMIN")
 CURRENT_ROLE = "ACCOUNTADMIN"
+#: The emulated user (``connection_parameters``' user) and the roles it holds by default.
+USER = "EMULATOR"
+_HELD_BY_DEFAULT = {"ACCOUNTADMIN": ("SYSADMIN", "SECURITYADMIN"), "SECURITYADMIN": ("USERADMIN",)}
 
 
 #: Object kinds a privilege is granted on, and how many parts their names have (0: the account).
@@ -73,6 +81,35 @@ def _role(statement: Statement, text: str, *, must_exist: bool = True) -> str:
     ):
         raise does_not_exist("Role", role)
     return role
+
+
+def is_usable(account: EmulatedAccount, role: str) -> bool:
+    """Whether the emulated user may make ``role`` its current role (see the module docstring)."""
+    held = {"ACCOUNTADMIN", "PUBLIC"}
+    held |= {str(r) for (r,) in account.query(
+        f"SELECT role FROM {_ROLE_GRANTS} WHERE grantee_kind = 'USER' AND grantee = ?", [USER]
+    )}  # fmt: skip
+    grants: dict[str, set[str]] = {}
+    for granted, grantee in account.query(f"SELECT role, grantee FROM {_ROLE_GRANTS} WHERE grantee_kind = 'ROLE'"):
+        grants.setdefault(str(grantee), set()).add(str(granted))
+    for holder, roles in _HELD_BY_DEFAULT.items():
+        grants.setdefault(holder, set()).update(roles)
+    pending = list(held)
+    while pending:
+        for granted in grants.get(pending.pop(), set()) - held:
+            held.add(granted)
+            pending.append(granted)
+    return role in held
+
+
+# https://docs.snowflake.com/en/sql-reference/sql/use-role
+@family.statement(rf"USE\s+ROLE\s+(?P<name>{IDENT})")
+def use_role(statement: Statement, match: re.Match[str]) -> Rows:
+    role = identifier(match["name"])
+    if not is_usable(statement.account, role):
+        raise does_not_exist("Role", role)
+    statement.session.role = role
+    return status("Statement executed successfully.")
 
 
 def _target(statement: Statement, kind: str, text: str | None) -> tuple[str, str, str]:
@@ -133,7 +170,7 @@ def show_roles(statement: Statement, match: re.Match[str]) -> Rows:
     for name, comment, created_on in sorted(roles, key=lambda role: role[0]):
         if like is not None and not like.fullmatch(name):
             continue
-        current = "Y" if name == CURRENT_ROLE else "N"
+        current = "Y" if name == statement.session.role else "N"
         granted_to = statement.account.query(f"SELECT count(*) FROM {_ROLE_GRANTS} WHERE role = ?", [name])[0][0]
         owner = "" if name in ("ACCOUNTADMIN", "PUBLIC") else "ACCOUNTADMIN"
         rows.append((created_on, name, current, current, "N", 1 if current == "Y" else 0, granted_to, 0, owner,

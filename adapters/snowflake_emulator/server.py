@@ -44,7 +44,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from mlops_kit.adapters.duckdb_messages import INVALID_IDENTIFIER_ERRNO, INVALID_IDENTIFIER_SQLSTATE, missing_reference
-from mlops_kit.adapters.snowflake_emulator import corrected_transforms
+from mlops_kit.adapters.snowflake_emulator import access_control, corrected_transforms
 from mlops_kit.adapters.snowflake_emulator.scripting import Script, is_block
 from mlops_kit.adapters.snowflake_emulator.statements import (
     FileTransfer,
@@ -139,6 +139,8 @@ class EmulatorSession:
     account: EmulatedAccount
     conn: FakeSnowflakeConnection
     warehouse: str | None = DEFAULT_WAREHOUSE
+    #: The session's current role (the login's ``role``, ``USE ROLE``); the emulated user holds ACCOUNTADMIN.
+    role: str = "ACCOUNTADMIN"
     id: int = field(default_factory=lambda: secrets.randbelow(2**40))
     #: Temporary tables of the session (DuckDB keeps them per connection, under their bare names).
     temporary_tables: set[ObjectName] = field(default_factory=set)
@@ -237,6 +239,14 @@ class EmulatorServer:
         database = (d := request.query_params.get("databaseName")) and normalise_ident(d)
         schema = (s := request.query_params.get("schemaName")) and normalise_ident(s)
         warehouse = (w := request.query_params.get("warehouse")) and normalise_ident(w)
+        role = (r := request.query_params.get("roleName")) and normalise_ident(r)
+        if role and not access_control.is_usable(self.account, role):
+            # the login fails as Snowflake's does for a role the user was not granted
+            return _error(
+                "390189",
+                f"Role '{role}' specified in the connect string is not granted to this user. Contact your "
+                "local system administrator, or attempt to login with another role, e.g. PUBLIC.",
+            )
         # A login that names a database and no schema uses the database's PUBLIC schema, as USE DATABASE
         # does (https://docs.snowflake.com/en/sql-reference/sql/use-database).
         schema = schema or ("PUBLIC" if database else None)
@@ -250,7 +260,7 @@ class EmulatorServer:
             self.account.keep_private()
             await run_in_threadpool(self.account.ensure_information_schema)
         token = secrets.token_urlsafe(32)
-        session = EmulatorSession(token, self.account, conn, warehouse or DEFAULT_WAREHOUSE)
+        session = EmulatorSession(token, self.account, conn, warehouse or DEFAULT_WAREHOUSE, role or "ACCOUNTADMIN")
         self.sessions[token] = session
         fakesnow_server.sessions[token] = conn  # fakesnow's handler serves what the emulator passes on
         logger.debug("login %s database=%s schema=%s", session.id, database, schema)
@@ -271,7 +281,7 @@ class EmulatorServer:
                         "databaseName": database,
                         "schemaName": schema,
                         "warehouseName": session.warehouse,
-                        "roleName": "ACCOUNTADMIN",
+                        "roleName": session.role,
                     },
                 },
                 "success": True,
@@ -469,6 +479,7 @@ class EmulatorServer:
                     "finalSchemaName": session.schema,
                     # the connector keeps the session's warehouse from every answer (USE WAREHOUSE, CREATE WAREHOUSE)
                     "finalWarehouseName": session.warehouse,
+                    "finalRoleName": session.role,
                     **result,
                 },
                 "success": True,

@@ -309,7 +309,7 @@ def information_schema_packages(statement: Statement, match: re.Match[str]) -> R
 @functions.statement(r"(?:SELECT|WITH)\b.*")
 def current_warehouse_and_role(statement: Statement, match: re.Match[str]) -> Rewrite:
     warehouse = statement.session.warehouse
-    values = {"WAREHOUSE": sql_string(warehouse) if warehouse else "NULL", "ROLE": sql_string(ROLE)}
+    values = {"WAREHOUSE": sql_string(warehouse) if warehouse else "NULL", "ROLE": sql_string(statement.session.role)}
     sql = statement.sql
     for found in reversed(list(_CURRENT.finditer(masked(sql)))):
         sql = f"{sql[: found.start()]}{values[found['what'].upper()]}{sql[found.end() :]}"

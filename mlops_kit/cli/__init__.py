@@ -100,8 +100,26 @@ class KitGroup(click.Group):
 BACKEND_CHOICE = click.Choice(sorted(BACKENDS), case_sensitive=False)
 
 
+_ROLE = "mlops_kit.role"
+
+
+def _remember_role(ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    ctx.meta[_ROLE] = value
+    return value
+
+
 def backend_option(function: F) -> F:
-    """``--backend``: the same choices (``mlops_kit.connect.BACKENDS``), default and help everywhere."""
+    """``--backend``: the same choices (``mlops_kit.connect.BACKENDS``), default and help everywhere;
+    with ``--role`` (Snowflake's role for the session; ``connect_backend`` reads it)."""
+    function = click.option(
+        "--role",
+        default=None,
+        envvar="MLOPS_KIT_ROLE",
+        expose_value=False,
+        callback=_remember_role,
+        help="The Snowflake role to use (snowflake, snowflake-emulator; or set MLOPS_KIT_ROLE). "
+        "Default: the connection's.",
+    )(function)
     return click.option(
         "--backend",
         "-b",
@@ -127,10 +145,15 @@ def format_option(function: F) -> F:
 
 
 def connect_backend(name: str) -> Backend:
-    """The backend named on the command line (use it as a context manager to close it)."""
+    """The backend named on the command line, as the command's ``--role`` chose (use it as a
+    context manager to close it)."""
     from mlops_kit.connect import connect
 
-    return connect(name.lower())
+    context = click.get_current_context(silent=True)
+    role = context.meta.get(_ROLE) if context is not None else None
+    if role and name.lower() == "local":
+        raise click.UsageError("--role is the Snowflake role of the session: use it with --backend snowflake")
+    return connect(name.lower(), **({"role": role} if role else {}))
 
 
 def note(message: str) -> None:

@@ -74,3 +74,63 @@ def test_a_grant_lives_and_dies_with_its_table(emulated_session: Session) -> Non
     session.sql(f"DROP TABLE {SCHEMA}.RENAMED").collect()
     session.sql(f"CREATE TABLE {SCHEMA}.RENAMED (A INT)").collect()  # a new table of that name has none
     assert _grants_on(session, "RENAMED") == []
+
+
+def test_a_session_uses_a_role_the_user_holds(emulator) -> None:  # noqa: ANN001
+    """The login's role and USE ROLE (https://docs.snowflake.com/en/sql-reference/sql/use-role): a role
+    granted to the user, or under a role it holds; CURRENT_ROLE() and the connector follow it."""
+    from snowflake.connector.errors import DatabaseError
+
+    admin = emulator.session()
+    admin.sql("CREATE ROLE IF NOT EXISTS LAB_USER_ROLE").collect()
+    admin.sql("CREATE ROLE IF NOT EXISTS LAB_UNDER_SYSADMIN").collect()
+    admin.sql("CREATE ROLE IF NOT EXISTS LAB_NOT_HELD").collect()
+    admin.sql("GRANT ROLE LAB_UNDER_SYSADMIN TO ROLE SYSADMIN").collect()
+    with pytest.raises(DatabaseError, match="LAB_USER_ROLE' specified in the connect string is not granted"):
+        emulator.session(role="LAB_USER_ROLE")
+    admin.sql("GRANT ROLE LAB_USER_ROLE TO USER EMULATOR").collect()
+    session = emulator.session(role="LAB_USER_ROLE")
+    try:
+        assert session.sql("SELECT CURRENT_ROLE()").collect()[0][0] == "LAB_USER_ROLE"
+        assert session.get_current_role() == '"LAB_USER_ROLE"'
+        session.sql("USE ROLE LAB_UNDER_SYSADMIN").collect()
+        assert session.sql("SELECT CURRENT_ROLE()").collect()[0][0] == "LAB_UNDER_SYSADMIN"
+        with pytest.raises(SnowparkSQLException, match="Role 'LAB_NOT_HELD' does not exist or not authorized"):
+            session.sql("USE ROLE LAB_NOT_HELD").collect()
+        current = [r["name"] for r in session.sql("SHOW ROLES LIKE 'LAB_%'").collect() if r["is_current"] == "Y"]
+        assert current == ["LAB_UNDER_SYSADMIN"]
+    finally:
+        session.close()
+        admin.close()
+
+
+def test_the_command_line_and_connect_select_the_role(tmp_path) -> None:  # noqa: ANN001
+    """``--role`` (or MLOPS_KIT_ROLE) selects the session's role on snowflake and snowflake-emulator alike;
+    on the local backend it is refused as the Snowflake option it is."""
+    import os
+    import subprocess
+    import sys
+
+    from mlops_kit.adapters.snowflake_emulator import connect_snowflake_emulator
+
+    admin = connect_snowflake_emulator(home=tmp_path)
+    try:
+        session = admin.raw["session"]
+        session.sql("CREATE ROLE IF NOT EXISTS MLOPS_HOL_ROLE").collect()
+        session.sql("GRANT ROLE MLOPS_HOL_ROLE TO USER EMULATOR").collect()
+    finally:
+        admin.close()
+    as_role = connect_snowflake_emulator(home=tmp_path, role="MLOPS_HOL_ROLE")
+    try:
+        assert as_role.warehouse.query("SELECT CURRENT_ROLE() AS R")["R"].tolist() == ["MLOPS_HOL_ROLE"]
+    finally:
+        as_role.close()
+
+    env = {**os.environ, "MLOPS_KIT_HOME": str(tmp_path)}
+    cli = [sys.executable, "-m", "mlops_kit.cli", "models", "list"]
+    listed = subprocess.run([*cli, "--backend", "snowflake-emulator", "--role", "MLOPS_HOL_ROLE"], env=env,
+                            capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    refused = subprocess.run([*cli, "--backend", "local", "--role", "MLOPS_HOL_ROLE"], env=env,
+                             capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert refused.returncode == 2 and "--role is the Snowflake role of the session" in refused.stderr

@@ -27,7 +27,7 @@ TARBALL = (
 
 #: Passed tests of the named selection this project has reached (134 of 218 on 2026-12-03; a few below it,
 #: for tests whose 60 s limit a loaded machine can reach).
-FLOOR = 162
+FLOOR = 165
 
 
 @pytest.mark.slow

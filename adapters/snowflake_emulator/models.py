@@ -573,8 +573,7 @@ _ARGUMENT_TYPES = {
 class SqlFunction:
     argument_types: list[str]
     run: Callable[..., Any]
-    inputs: list[str]  # the names of the method's inputs, in order
-    has_params: bool  # inference parameters (ParamSpec) may follow the inputs
+    inputs: list[str]  # the names of the method's inputs, in order (inference parameters follow them)
     #: A table function's handler (``process(frame) -> frame``, one output row per input row) and
     #: its output columns; None for a scalar method.
     table: tuple[Callable[[Any], Any], list[str]] | None = None
@@ -597,29 +596,24 @@ def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
     arguments = [*method["inputs"], *(method.get("params") or [])]
     argument_types = [_ARGUMENT_TYPES.get(str(a["type"]).split("(")[0].upper(), "VARCHAR") for a in arguments]
     handler = _handler(folder, method, call.version)
-    inputs, has_params = [str(i["name"]) for i in method["inputs"]], bool(method.get("params"))
-    if method.get("type", "FUNCTION") == "TABLE_FUNCTION":
-        outputs = [str(o["name"]) for o in method.get("outputs") or []]
-        return SqlFunction(
-            argument_types, handler, inputs, has_params, (_table_runner(statement, call, handler), outputs)
-        )
-    if method.get("type", "FUNCTION") != "FUNCTION":
-        raise invalid(f"model method {call.method} is a {method.get('type')}: the emulator calls functions only")
-    single = not str((method.get("outputs") or [{"type": "OBJECT"}])[0]["type"]).upper().startswith("OBJECT")
-
+    inputs = [str(i["name"]) for i in method["inputs"]]
     # An ARRAY / OBJECT argument (a shaped parameter such as XGBoost's iteration_range) reaches a
     # Snowflake handler as a list or dict; here it arrives as its JSON text.
     semi_structured = {
         i for i, a in enumerate(arguments) if str(a["type"]).split("(")[0].upper() in {"ARRAY", "OBJECT", "VARIANT"}
     }
+    if method.get("type", "FUNCTION") == "TABLE_FUNCTION":
+        outputs = [str(o["name"]) for o in method.get("outputs") or []]
+        process = _table_runner(statement, call, handler, semi_structured)
+        return SqlFunction(argument_types, process, inputs, (process, outputs))
+    if method.get("type", "FUNCTION") != "FUNCTION":
+        raise invalid(f"model method {call.method} is a {method.get('type')}: the emulator calls functions only")
+    single = not str((method.get("outputs") or [{"type": "OBJECT"}])[0]["type"]).upper().startswith("OBJECT")
 
     def run(*columns: Any) -> Any:
-        import pandas as pd
         import pyarrow as pa
 
-        frame = pd.DataFrame({i: column.to_pandas() for i, column in enumerate(columns)})
-        for i in semi_structured:
-            frame[i] = [json.loads(v) if isinstance(v, str) else v for v in frame[i]]
+        frame = _arguments_frame([column.to_pandas() for column in columns], semi_structured)
         try:
             out = handler(frame)
         except Exception as exc:
@@ -630,13 +624,27 @@ def _sql_function(statement: Statement, call: ModelCall) -> SqlFunction:
             values = [json.dumps(v, default=_plain) for v in values]
         return pa.array(values, type=pa.string())
 
-    return SqlFunction(argument_types, run, inputs, has_params)
+    return SqlFunction(argument_types, run, inputs)
 
 
-def _table_runner(statement: Statement, call: ModelCall, handler: Any) -> Callable[[Any], Any]:
-    """A table method's ``process`` on one frame of arguments (the handler is a class)."""
+def _arguments_frame(columns: list[Any], semi_structured: set[int]) -> Any:
+    """The batch a generated handler takes: one column per argument, by position, ARRAY / OBJECT
+    arguments parsed from their JSON text."""
+    import pandas as pd
 
-    def process(frame: Any) -> Any:
+    frame = pd.DataFrame(dict(enumerate(columns)))
+    for i in semi_structured:
+        frame[i] = [json.loads(v) if isinstance(v, str) else v for v in frame[i]]
+    return frame
+
+
+def _table_runner(
+    statement: Statement, call: ModelCall, handler: Any, semi_structured: set[int]
+) -> Callable[[list[Any]], Any]:
+    """A table method's ``process`` on its argument columns (the handler is a class)."""
+
+    def process(columns: list[Any]) -> Any:
+        frame = _arguments_frame(columns, semi_structured)
         try:
             return handler().process(frame)
         except Exception as exc:
@@ -716,18 +724,17 @@ def _table_function_rows(statement: Statement, inputs_sql: str, function: SqlFun
     assert function.table is not None
     process, outputs = function.table
     table = run_on_fakesnow(statement, inputs_sql, statement.params)._arrow_table
-    frame = pd.DataFrame({i: table.column(i).to_pandas() for i in range(count)})
-    for i in range(count, len(function.argument_types)):
-        frame[i] = None  # a parameter the call left out: its default
-    result = pd.DataFrame(process(frame)).reset_index(drop=True)
+    columns = [table.column(i).to_pandas() for i in range(count)]
+    columns += [[None] * table.num_rows] * (len(function.argument_types) - count)  # parameters left out: defaults
+    result = pd.DataFrame(process(columns)).reset_index(drop=True)
     if len(result) != table.num_rows:
         raise invalid(f"the table method returned {len(result)} rows for {table.num_rows} (one per row is emulated)")
     if outputs and len(outputs) == len(result.columns):
         result.columns = outputs
-    columns = {table.column_names[i]: table.column(i) for i in range(count, table.num_columns)}
+    relation = {table.column_names[i]: table.column(i) for i in range(count, table.num_columns)}
     for name in result.columns:
-        columns[str(name)] = pa.array(result[name], from_pandas=True)
-    return pa.table(columns)
+        relation[str(name)] = pa.array(result[name], from_pandas=True)
+    return pa.table(relation)
 
 
 def _plain(value: Any) -> Any:

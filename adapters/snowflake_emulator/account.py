@@ -207,12 +207,23 @@ class EmulatedAccount:
             if file.is_file() and stat.S_IMODE(file.stat().st_mode) != 0o600:
                 os.chmod(file, 0o600)
 
+    def database_names(self) -> list[str]:
+        """The account's databases (DuckDB's own catalogs and the emulator's left out)."""
+        return [
+            str(name)
+            for (name,) in self.query(
+                "SELECT database_name FROM duckdb_databases() WHERE NOT internal "
+                "AND database_name NOT IN ('memory', 'system', 'temp', '_fs_global')"
+            )
+        ]
+
+    def has_database(self, name: str) -> bool:
+        """Whether the account holds the database ``name`` (as Snowflake stores it)."""
+        return name in self.database_names()
+
     def ensure_information_schema(self) -> None:
         """Give every attached database an INFORMATION_SCHEMA.TABLES that lists its views too."""
-        for (catalog,) in self.state.execute(
-            "SELECT database_name FROM duckdb_databases() WHERE NOT internal "
-            "AND database_name NOT IN ('memory', 'system', 'temp', '_fs_global')"
-        ).fetchall():
+        for catalog in self.database_names():
             tables = info_schema.SQL_CREATE_INFORMATION_SCHEMA_TABLES_VIEW.substitute(catalog=catalog)
             tables = tables.replace("create view if not exists", "create or replace view")
             self.state.execute(tables + _VIEW_ROWS.format(state=STATE_SCHEMA, catalog=catalog))

@@ -221,17 +221,11 @@ _TERSE_SCHEMA_COLUMNS = [
 
 
 def _database_names(statement: Statement) -> list[str]:
-    return [
-        name
-        for (name,) in statement.account.query(
-            "SELECT database_name FROM duckdb_databases() WHERE NOT internal "
-            "AND database_name NOT IN ('memory', 'system', 'temp', '_fs_global')"
-        )
-    ]
+    return statement.account.database_names()
 
 
 def _database_exists(statement: Statement, name: str) -> bool:
-    return name in _database_names(statement)
+    return statement.account.has_database(name)
 
 
 def _schema_exists(statement: Statement, database: str, schema: str) -> bool:

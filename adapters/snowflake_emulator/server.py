@@ -240,13 +240,6 @@ class EmulatorServer:
         schema = (s := request.query_params.get("schemaName")) and normalise_ident(s)
         warehouse = (w := request.query_params.get("warehouse")) and normalise_ident(w)
         role = (r := request.query_params.get("roleName")) and normalise_ident(r)
-        if role and not access_control.is_usable(self.account, role):
-            # the login fails as Snowflake's does for a role the user was not granted
-            return _error(
-                "390189",
-                f"Role '{role}' specified in the connect string is not granted to this user. Contact your "
-                "local system administrator, or attempt to login with another role, e.g. PUBLIC.",
-            )
         # A login that names a database and no schema uses the database's PUBLIC schema, as USE DATABASE
         # does (https://docs.snowflake.com/en/sql-reference/sql/use-database).
         schema = schema or ("PUBLIC" if database else None)
@@ -254,11 +247,20 @@ class EmulatorServer:
         session_params: dict[str, Any] = body["data"].get("SESSION_PARAMETERS", {})
         autocommit = session_params.get("AUTOCOMMIT", True)
         async with self._lock():
+            if role and not await run_in_threadpool(access_control.is_usable, self.account, role):
+                # the login fails as Snowflake's does for a role the user was not granted
+                return _error(
+                    "390189",
+                    f"Role '{role}' specified in the connect string is not granted to this user. Contact your "
+                    "local system administrator, or attempt to login with another role, e.g. PUBLIC.",
+                )
+            existed = database is None or await run_in_threadpool(self.account.has_database, database)
             conn = await run_in_threadpool(self.account.fakesnow.connect, database, schema, autocommit=autocommit)
-            # fakesnow makes the login's database if there was none: its file private, its
-            # INFORMATION_SCHEMA.TABLES with views (as the emulator's CREATE DATABASE does)
-            self.account.keep_private()
-            await run_in_threadpool(self.account.ensure_information_schema)
+            if not existed:
+                # fakesnow made the login's database: its file private, its INFORMATION_SCHEMA.TABLES
+                # with views (as the emulator's CREATE DATABASE does)
+                self.account.keep_private()
+                await run_in_threadpool(self.account.ensure_information_schema)
         token = secrets.token_urlsafe(32)
         session = EmulatorSession(token, self.account, conn, warehouse or DEFAULT_WAREHOUSE, role or "ACCOUNTADMIN")
         self.sessions[token] = session
@@ -544,10 +546,10 @@ async def _fakesnow(request: Request, sql: str, session: EmulatorSession, descri
         query_id = (answer.get("data") or {}).get("queryId")
         if query_id and not describe_only:
             session.query_ids.append(query_id)
-        declared = _declare_semi_structured_types(answer, sql)
+        changed = _declare_semi_structured_types(answer, sql)
         if _semi_structured_columns(answer):
-            return JSONResponse(_with_semi_structured_text(answer))
-        if declared:
+            answer, changed = _with_semi_structured_text(answer), True
+        if changed:
             return JSONResponse(answer)
     if response.status_code == 500:
         logger.debug("fakesnow cannot run %s", _short(sql))

@@ -24,8 +24,9 @@ class InvalidInputError(MlopsKitError, ValueError):
 
 
 class AccessDeniedError(MlopsKitError, PermissionError):
-    """The backend refused for want of a privilege: the message names the privilege and the object,
-    and what an administrator grants (Snowflake's ``003001 Insufficient privileges``)."""
+    """The backend refused for want of a privilege (Snowflake's ``003001 Insufficient privileges``,
+    snowflake-ml's code 2105): the message is the backend's, after what the kit was doing, and names
+    the object (and the privilege, where Snowflake's message does)."""
 
 
 class BackendUnavailableError(MlopsKitError):
